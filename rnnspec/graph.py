@@ -1,0 +1,221 @@
+"""Syntax tree to model graph: layer calls resolved against the registry, flags and repeats expanded."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rnnspec.errors import RnnspecError, Span
+from rnnspec.layers.base import Args, LayerNode, LayerType, Param, Tensor, ident_of, lookup, suggest
+from rnnspec.shape import Shape
+from rnnspec.syntax import Arg, Call, Chain, Group, Ident, Literal, ModelDef, TupleLit, Value
+
+MAX_LAYERS = 10_000  # expanded layers per model; a bigger model is refused, not allocated
+
+
+@dataclass(frozen=True)
+class ShapeNote:
+    """`Layer(...) : (None, 32)`: the output shape expected after layer number `index`."""
+
+    index: int
+    shape: Shape
+    span: Span
+
+
+@dataclass(frozen=True)
+class ModelAssertion:
+    """`expect KIND VALUE` resolved: `shape` holds a Shape, the count kinds an int."""
+
+    kind: str
+    expected: Shape | int
+    span: Span
+
+
+ASSERTION_KINDS = {
+    "shape": "the model's output shape, batch first: expect shape (None, 32)",
+    "params": "the total parameter count: expect params 322080",
+    "trainable": "the trainable parameter count",
+    "non_trainable": "the non-trainable parameter count",
+}
+
+
+@dataclass
+class ModelGraph:
+    name: str
+    span: Span
+    name_span: Span
+    input: Tensor | None = None
+    input_span: Span | None = None
+    layers: list[LayerNode] = field(default_factory=list)
+    notes: list[ShapeNote] = field(default_factory=list)
+    assertions: list[ModelAssertion] = field(default_factory=list)
+    errors: list[RnnspecError] = field(default_factory=list)
+
+
+def resolve_call(call: Call) -> LayerNode:
+    """One layer call: arguments matched to the signature, converted, checked, defaults filled in."""
+    kind = lookup(call.name, call.name_span)
+    values: dict[str, Value] = {}
+    spans: dict[str, Span] = {}
+    flags = kind.all_flags()
+    positional = [p for p in kind.params if p.positional]
+    extra: list[Value] = []
+
+    def put(name: str, value: Value, span: Span) -> None:
+        if name in values:
+            raise RnnspecError("E205", f"'{name}' is given twice", span, f"{kind.name} takes '{name}' once")
+        values[name], spans[name] = value, span
+
+    for arg in call.args:
+        if arg.name is None:
+            flag = ident_of(arg.value)
+            if flag in flags:
+                target, setting = flags[flag]
+                put(target, _flag_value(setting, arg), arg.span)
+            elif kind.varargs:
+                extra.append(arg.value)
+            elif positional:
+                param = positional.pop(0)
+                put(param.name, arg.value, arg.span)
+            else:
+                raise _too_many(kind, arg)
+        else:
+            name = flags[arg.name][0] if arg.name in flags and kind.param(arg.name) is None else arg.name
+            if kind.param(name) is None:
+                names = [p.name for p in kind.params] + list(kind.flags)
+                raise RnnspecError("E201", f"{kind.name} has no argument '{arg.name}'", arg.name_span,
+                                   suggest(arg.name, names) or f"{kind.name} takes: {', '.join(names) or 'nothing'}")
+            put(name, arg.value, arg.span)
+    if kind.varargs and extra:
+        put(kind.varargs, TupleLit(tuple(extra), extra[0].span.to(extra[-1].span)), extra[0].span.to(extra[-1].span))
+
+    args = Args()
+    for param in kind.params:
+        if param.name in values:
+            args[param.name] = _convert(kind, param, values[param.name], flags)
+        elif param.required:
+            raise RnnspecError("E204", f"{kind.name} is missing its argument '{param.name}'", call.span,
+                               _example(kind))
+        else:
+            args[param.name] = param.default
+    kind.validate(args, spans)
+    return LayerNode(kind, args, call.span, spans)
+
+
+def _convert(kind: LayerType, param: Param, value: Value, flags: dict[str, object]) -> object:
+    """Convert an argument; a bare word that fails but looks like a misspelt flag says so."""
+    try:
+        return param.type.convert(param.name, value, resolve_call)
+    except RnnspecError as err:
+        word = ident_of(value)
+        close = suggest(word, flags) if word else None
+        if close:
+            err.message = f"'{word}' is neither a flag of {kind.name} nor a valid '{param.name}'"
+            err.hint = close
+        raise
+
+
+def _flag_value(setting: object, arg: Arg) -> Value:
+    """A flag written as a bare name stands for `name=true` (or the alias's value)."""
+    if isinstance(setting, bool):
+        return Ident("true" if setting else "false", arg.span)
+    return Literal(setting, arg.span)  # type: ignore[arg-type]
+
+
+def _too_many(kind: LayerType, arg: Arg) -> RnnspecError:
+    names = [p.name for p in kind.params if p.positional]
+    takes = f"takes {len(names)} positional argument(s) ({', '.join(names)})" if names else "takes no positional arguments"
+    word = ident_of(arg.value)
+    flags = sorted(kind.all_flags())
+    if word and flags:
+        hint = suggest(word, flags) or f"{kind.name} accepts the flags: {', '.join(flags)}"
+    else:
+        hint = "name the extra argument, as in name=value" if kind.params else None
+    return RnnspecError("E206", f"{kind.name} {takes}; this one is extra", arg.span, hint)
+
+
+def _example(kind: LayerType) -> str:
+    required = [p.name for p in kind.params if p.required]
+    return f"write {kind.name}({', '.join(required)}=...)" if required else ""
+
+
+def shape_literal(value: Value, what: str) -> Shape:
+    """A written shape such as `(None, 100, 32)`: integers and None, batch first."""
+    if not isinstance(value, TupleLit):
+        raise RnnspecError("E202", f"{what} expects a shape such as (None, 32)", value.span)
+    dims: list[int | None] = []
+    for item in value.items:
+        if ident_of(item) == "None":
+            dims.append(None)
+        elif isinstance(item, Literal) and type(item.value) is int and item.value >= 0:
+            dims.append(item.value)
+        else:
+            raise RnnspecError("E202", "a shape holds non-negative integers and None", item.span)
+    return tuple(dims)
+
+
+def lower(model: ModelDef) -> ModelGraph:
+    """The graph of one model; errors are collected per stage so that all of them are reported."""
+    graph = ModelGraph(model.name, model.span, model.name_span)
+    _lower_chain(model.chain, graph, top=True)
+    for assertion in model.assertions:
+        try:
+            graph.assertions.append(_assertion(assertion.kind, assertion.kind_span, assertion.value, assertion.span))
+        except RnnspecError as err:
+            graph.errors.append(err)
+    return graph
+
+
+def _assertion(kind: str, kind_span: Span, value: Value, span: Span) -> ModelAssertion:
+    if kind not in ASSERTION_KINDS:
+        raise RnnspecError("E209", f"unknown assertion 'expect {kind}'", kind_span,
+                           suggest(kind, ASSERTION_KINDS) or "use: expect " + ", expect ".join(ASSERTION_KINDS))
+    if kind == "shape":
+        return ModelAssertion(kind, shape_literal(value, "expect shape"), span)
+    if not (isinstance(value, Literal) and type(value.value) is int and value.value >= 0):
+        raise RnnspecError("E202", f"'expect {kind}' expects a count such as 322080", value.span)
+    return ModelAssertion(kind, value.value, span)
+
+
+def _lower_chain(chain: Chain, graph: ModelGraph, top: bool) -> None:
+    for position, stage in enumerate(chain.stages):
+        try:
+            element = stage.element
+            count = 1
+            if stage.repeat is not None:
+                count = stage.repeat.count
+                if count < 1:
+                    raise RnnspecError("E207", f"a repeat count must be at least 1, found x{count}", stage.repeat.span)
+            if isinstance(element, Call) and element.name == "Input":
+                _lower_input(element, stage, graph, first=top and position == 0)
+                continue
+            start = len(graph.layers)
+            if isinstance(element, Group):
+                sub = ModelGraph(graph.name, graph.span, graph.name_span)
+                _lower_chain(element.chain, sub, top=False)
+                graph.errors.extend(sub.errors)
+                body, notes = sub.layers, sub.notes
+            else:
+                body, notes = [resolve_call(element)], []
+            if start + count * len(body) > MAX_LAYERS:
+                raise RnnspecError("E207", f"this repeat expands the model past {MAX_LAYERS:,} layers",
+                                   stage.repeat.span if stage.repeat else stage.span)
+            for i in range(count):
+                offset = len(graph.layers)
+                graph.layers.extend(body)
+                graph.notes.extend(ShapeNote(n.index + offset, n.shape, n.span) for n in notes)
+            if stage.shape_note is not None:
+                shape = shape_literal(stage.shape_note, "a layer's shape note")
+                graph.notes.append(ShapeNote(len(graph.layers) - 1, shape, stage.shape_note.span))
+        except RnnspecError as err:
+            graph.errors.append(err)
+
+
+def _lower_input(call: Call, stage: object, graph: ModelGraph, first: bool) -> None:
+    if not first or stage.repeat is not None:  # type: ignore[attr-defined]
+        raise RnnspecError("E300", "Input can only be the first element of a model", call.span,
+                           "move Input(...) to the start of the chain")
+    node = resolve_call(call)
+    graph.input = node.kind.tensor(node.args)  # type: ignore[attr-defined]
+    graph.input_span = call.span
+    if stage.shape_note is not None:  # type: ignore[attr-defined]
+        raise RnnspecError("E202", "Input's shape is already written; a shape note after it adds nothing",
+                           stage.shape_note.span)  # type: ignore[attr-defined]

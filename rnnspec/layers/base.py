@@ -1,0 +1,403 @@
+"""The layer contract: a layer type is one class holding its signature, shape rule and weight list.
+
+Parameter counts are the sum of the declared weights, the Keras backend passes the resolved arguments to the
+Keras class of the same name, and `rnnspec layers` prints the signatures: one table, every use.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterable, Mapping
+
+from rnnspec.errors import RnnspecError, Span
+from rnnspec.shape import Shape, format_shape
+from rnnspec.syntax import Call, Ident, Literal, TupleLit, Value
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "required"
+
+
+REQUIRED: Any = _Required()
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """What flows between layers: a shape (batch first) and a dtype."""
+
+    shape: Shape
+    dtype: str = "float32"
+
+
+@dataclass(frozen=True)
+class Weight:
+    name: str
+    shape: tuple[int, ...]
+    trainable: bool = True
+
+    @property
+    def size(self) -> int:
+        total = 1
+        for d in self.shape:
+            total *= d
+        return total
+
+
+class ShapeError(RnnspecError):
+    """A layer cannot take the shape it received; `reason` lets the checker add a diagnosis."""
+
+    def __init__(self, message: str, hint: str | None = None, reason: str | None = None,
+                 code: str = "E300") -> None:
+        super().__init__(code, message, None, hint)
+        self.reason = reason
+
+
+def suggest(word: str, choices: Iterable[str]) -> str | None:
+    """`did you mean 'X'?` for the closest name, if one is close enough."""
+    choices = list(choices)
+    lowered = {c.lower(): c for c in choices}
+    if word.lower() in lowered:
+        return f"did you mean '{lowered[word.lower()]}'?"
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def type_error(param: str, expected: str, value: Value) -> RnnspecError:
+    return RnnspecError("E202", f"'{param}' expects {expected}, found {describe_value(value)}", value.span)
+
+
+def describe_value(value: Value) -> str:
+    if isinstance(value, Literal):
+        kind = {int: "the integer", float: "the number", str: "the string"}[type(value.value)]
+        return f"{kind} {value.value!r}"
+    if isinstance(value, Ident):
+        return f"'{value.name}'"
+    if isinstance(value, TupleLit):
+        return "a tuple"
+    if isinstance(value, Call) and not value.has_parens:
+        return f"'{value.name}'"
+    return f"the layer {value.name}(...)"
+
+
+def ident_of(value: Value) -> str | None:
+    """The identifier a value spells (`relu`, `None`), if it is a bare name."""
+    if isinstance(value, Ident):
+        return value.name
+    if isinstance(value, Call) and not value.has_parens:
+        return value.name
+    return None
+
+
+# ---------------------------------------------------------------- argument types
+
+
+class ArgType:
+    """Converts one syntax value into a Python value, or raises a located error."""
+
+    description = "a value"
+
+    def convert(self, param: str, value: Value, resolver: Any) -> Any:
+        raise NotImplementedError
+
+    def show(self, value: Any) -> str:
+        return "None" if value is None else repr(value) if isinstance(value, str) else str(value).lower() \
+            if isinstance(value, bool) else str(value)
+
+
+def _none(value: Value) -> bool:
+    return ident_of(value) in ("None", "none", "null")
+
+
+@dataclass(frozen=True)
+class Int(ArgType):
+    min: int | None = None
+    max: int | None = None
+    nullable: bool = False
+
+    @property
+    def description(self) -> str:  # type: ignore[override]
+        base = "an integer" if self.min is None else f"an integer >= {self.min}"
+        return base + (" or None" if self.nullable else "")
+
+    def convert(self, param: str, value: Value, resolver: Any) -> int | None:
+        if self.nullable and _none(value):
+            return None
+        if not (isinstance(value, Literal) and type(value.value) is int):
+            raise type_error(param, self.description, value)
+        number = value.value
+        if self.min is not None and number < self.min:
+            raise RnnspecError("E203", f"'{param}' must be at least {self.min}, found {number}", value.span)
+        if self.max is not None and number > self.max:
+            raise RnnspecError("E203", f"'{param}' must be at most {self.max}, found {number}", value.span)
+        return number
+
+
+@dataclass(frozen=True)
+class Float(ArgType):
+    min: float | None = None
+    max: float | None = None
+    description: str = "a number"
+
+    def convert(self, param: str, value: Value, resolver: Any) -> float:
+        if not (isinstance(value, Literal) and type(value.value) in (int, float)):
+            raise type_error(param, self.description, value)
+        number = float(value.value)
+        if self.min is not None and number < self.min or self.max is not None and number > self.max:
+            bounds = f"between {self.min:g} and {self.max:g}" if self.max is not None else f"at least {self.min:g}"
+            raise RnnspecError("E203", f"'{param}' must be {bounds}, found {value.value}", value.span)
+        return number
+
+
+_TRUE, _FALSE = {"true", "True"}, {"false", "False"}
+
+
+@dataclass(frozen=True)
+class Bool(ArgType):
+    description: str = "true or false"
+
+    def convert(self, param: str, value: Value, resolver: Any) -> bool:
+        name = ident_of(value)
+        if name in _TRUE:
+            return True
+        if name in _FALSE:
+            return False
+        raise type_error(param, self.description, value)
+
+
+@dataclass(frozen=True)
+class Choice(ArgType):
+    choices: tuple[str, ...] = ()
+    nullable: bool = False
+
+    @property
+    def description(self) -> str:  # type: ignore[override]
+        listed = ", ".join(self.choices) + (", None" if self.nullable else "")
+        return f"one of {listed}"
+
+    def convert(self, param: str, value: Value, resolver: Any) -> str | None:
+        if self.nullable and _none(value):
+            return None
+        name = ident_of(value)
+        if name is None and isinstance(value, Literal) and isinstance(value.value, str):
+            name = value.value
+        if name is None:
+            raise type_error(param, self.description, value)
+        if name not in self.choices:
+            raise RnnspecError("E203", f"'{param}' expects {self.description}, found '{name}'", value.span,
+                               suggest(name, self.choices))
+        return name
+
+
+# Activations Keras 3 knows by name that rnnspec supports (None means linear, as in Keras).
+ACTIVATIONS = (
+    "linear", "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "swish", "sigmoid",
+    "hard_sigmoid", "hard_silu", "hard_swish", "tanh", "softmax", "log_softmax", "softplus",
+    "softsign", "exponential", "mish",
+)
+
+
+@dataclass(frozen=True)
+class Activation(Choice):
+    choices: tuple[str, ...] = ACTIVATIONS
+    nullable: bool = True
+
+    def convert(self, param: str, value: Value, resolver: Any) -> str:
+        return super().convert(param, value, resolver) or "linear"
+
+
+DTYPES = ("float32", "float64", "float16", "bfloat16", "int32", "int64", "int16", "int8", "uint8", "bool")
+
+
+@dataclass(frozen=True)
+class IntTuple(ArgType):
+    """A tuple of integers (an int alone is a 1-tuple); `-1` and `None` only where allowed."""
+
+    min: int = 1
+    length: int | None = None
+    allow_minus_one: bool = False
+    allow_none: bool = False
+
+    @property
+    def description(self) -> str:  # type: ignore[override]
+        return "an integer" if self.length == 1 else "a tuple of integers"
+
+    def convert(self, param: str, value: Value, resolver: Any) -> tuple[int, ...]:
+        items = value.items if isinstance(value, TupleLit) else (value,)
+        result = []
+        for item in items:
+            if self.allow_none and _none(item):
+                result.append(None)
+                continue
+            if not (isinstance(item, Literal) and type(item.value) is int):
+                raise type_error(param, self.description, item)
+            n = item.value
+            if n < self.min and not (self.allow_minus_one and n == -1):
+                raise RnnspecError("E203", f"'{param}' needs integers >= {self.min}, found {n}", item.span)
+            result.append(n)
+        if self.length is not None and len(result) != self.length:
+            raise RnnspecError("E203", f"'{param}' expects {self.length} value(s), found {len(result)}", value.span)
+        if self.allow_minus_one and result.count(-1) > 1:
+            raise RnnspecError("E203", f"'{param}' may contain -1 only once", value.span)
+        return tuple(result)
+
+    def show(self, value: Any) -> str:
+        return format_shape(value) if isinstance(value, tuple) else str(value)
+
+
+@dataclass(frozen=True)
+class LayerArg(ArgType):
+    """A layer given as an argument (wrappers); `families` limits which layers fit."""
+
+    families: tuple[str, ...] = ()
+    description: str = "a layer"
+
+    def convert(self, param: str, value: Value, resolver: Any) -> "LayerNode":
+        if not isinstance(value, Call):
+            raise type_error(param, self.description, value)
+        node = resolver(value)
+        if self.families and node.kind.family not in self.families:
+            raise RnnspecError(
+                "E202", f"'{param}' expects {self.description}, found {node.kind.name}", value.span,
+                "wrap a recurrent layer: SimpleRNN, LSTM or GRU" if "recurrent" in self.families else None)
+        return node
+
+    def show(self, value: Any) -> str:
+        return "layer"
+
+
+# ---------------------------------------------------------------- signatures and layer types
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: ArgType
+    default: Any = REQUIRED
+    positional: bool = False
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+class Args(dict):
+    """Resolved arguments with attribute access (`a.units`)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@dataclass(eq=False)
+class LayerNode:
+    """A layer call resolved against the registry: every argument converted, defaults filled in."""
+
+    kind: "LayerType"
+    args: Args
+    span: Span
+    arg_spans: Mapping[str, Span] = field(default_factory=dict)
+
+    @property
+    def type_name(self) -> str:
+        return self.kind.name
+
+
+_registry: dict[str, "LayerType"] = {}
+
+
+def snake_case(name: str) -> str:
+    """Keras's default layer name for a class (`SimpleRNN` -> `simple_rnn`)."""
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+class LayerType:
+    """Base of every layer type. Subclasses declare `params` and override the shape and weight rules."""
+
+    name: ClassVar[str]
+    family: ClassVar[str] = "core"
+    params: ClassVar[tuple[Param, ...]] = ()
+    flags: ClassVar[Mapping[str, tuple[str, Any]]] = {}
+    varargs: ClassVar[str | None] = None  # name of a param that collects extra positional args (Input)
+    doc: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            _registry[cls.name] = cls()
+
+    @property
+    def keras_name(self) -> str:
+        return snake_case(self.name)
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def all_flags(self) -> dict[str, tuple[str, Any]]:
+        """Bare names accepted as positional flags: declared aliases plus every boolean parameter."""
+        flags = {p.name: (p.name, True) for p in self.params if isinstance(p.type, Bool)}
+        flags.update(self.flags)
+        return flags
+
+    def validate(self, a: Args, spans: Mapping[str, Span]) -> None:
+        """Checks that involve several arguments together (override where Keras has such rules)."""
+
+    def implied_input(self, a: Args) -> Tensor | None:
+        """The model input this layer implies when it comes first (Embedding: integer ids)."""
+        return None
+
+    def output(self, a: Args, x: Tensor) -> Tensor:
+        return Tensor(self.output_shape(a, x.shape), self.output_dtype(a, x))
+
+    def output_dtype(self, a: Args, x: Tensor) -> str:
+        return "float32"
+
+    def output_shape(self, a: Args, shape: Shape) -> Shape:
+        return shape
+
+    def weights(self, a: Args, shape: Shape) -> list[Weight]:
+        return []
+
+    def keras_kwargs(self, a: Args) -> dict[str, Any]:
+        """Constructor arguments for `keras.layers.<name>`: the resolved arguments, by Keras's names."""
+        return dict(a)
+
+
+def registry() -> Mapping[str, LayerType]:
+    from rnnspec import layers  # noqa: F401  (importing the package registers every family)
+
+    return _registry
+
+
+def lookup(name: str, span: Span) -> LayerType:
+    table = registry()
+    kind = table.get(name)
+    if kind is None:
+        raise RnnspecError("E200", f"unknown layer '{name}'", span, suggest(name, table))
+    return kind
+
+
+# ---------------------------------------------------------------- shape helpers for layer rules
+
+
+def require_rank(layer: str, shape: Shape, rank: int, meaning: str, reason: str | None = None) -> None:
+    if len(shape) != rank:
+        raise ShapeError(
+            f"{layer} expects a {rank}D input {meaning}, but received {format_shape(shape)}",
+            reason=reason,
+        )
+
+
+def require_known_last(layer: str, shape: Shape, what: str = "features") -> int:
+    last = shape[-1]
+    if last is None:
+        raise ShapeError(
+            f"{layer} needs a known last dimension ({what}), but received {format_shape(shape)}",
+            hint="give the input a fixed feature size, e.g. Input(None, 32)", code="E302",
+        )
+    return last

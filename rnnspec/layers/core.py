@@ -1,0 +1,154 @@
+"""Input, Embedding and the per-position layers: Dense, Activation, Dropout, Masking, reshaping."""
+from __future__ import annotations
+
+from typing import Any
+
+from rnnspec.layers.base import (
+    DTYPES, Activation, Args, Bool, Choice, Float, Int, IntTuple, LayerType, Param, ShapeError, Tensor, Weight,
+    require_known_last, require_rank,
+)
+from rnnspec.layers.recurrent import RATE
+from rnnspec.shape import Shape, format_shape, product
+
+
+class Input(LayerType):
+    """The model input: `Input(100, 32)` is Keras `Input(shape=(100, 32))`; the batch is added."""
+
+    name = "Input"
+    varargs = "shape"
+    params = (
+        Param("shape", IntTuple(allow_none=True), doc="dimensions after the batch (None: unknown)"),
+        Param("dtype", Choice(choices=DTYPES), "float32"),
+        Param("batch_size", Int(min=1, nullable=True), None),
+    )
+
+    def tensor(self, a: Args) -> Tensor:
+        return Tensor((a.batch_size, *a.shape), a.dtype)
+
+    def keras_kwargs(self, a: Args) -> dict[str, Any]:
+        return {"shape": a.shape, "dtype": a.dtype, "batch_size": a.batch_size}
+
+
+class Embedding(LayerType):
+    """Integer ids -> vectors. First in a model it implies an input of ids of any length, `(None, None)`."""
+
+    name = "Embedding"
+    params = (
+        Param("input_dim", Int(min=1), positional=True, doc="vocabulary size"),
+        Param("output_dim", Int(min=1), positional=True, doc="vector size"),
+        Param("mask_zero", Bool(), False, doc="id 0 is padding: masked for the layers after"),
+    )
+
+    def implied_input(self, a: Args) -> Tensor:
+        return Tensor((None, None), "int32")
+
+    def output(self, a: Args, x: Tensor) -> Tensor:
+        if not x.dtype.startswith(("int", "uint")):
+            raise ShapeError(
+                f"Embedding expects integer ids, but received {x.dtype} values of shape {format_shape(x.shape)}",
+                hint="feed token ids (e.g. Input(20, dtype=int32)), or drop Embedding for float features",
+                reason="float_into_embedding")
+        return Tensor((*x.shape, a.output_dim))
+
+    def output_shape(self, a: Args, shape: Shape) -> Shape:
+        return (*shape, a.output_dim)
+
+    def weights(self, a: Args, shape: Shape) -> list[Weight]:
+        return [Weight("embeddings", (a.input_dim, a.output_dim))]
+
+
+class Dense(LayerType):
+    """`x W + b` on the last axis: `(batch, F)` -> `(batch, units)`, or per time step on 3D input."""
+
+    name = "Dense"
+    params = (
+        Param("units", Int(min=1), positional=True),
+        Param("activation", Activation(), "linear", positional=True),
+        Param("use_bias", Bool(), True),
+    )
+
+    def output_shape(self, a: Args, shape: Shape) -> Shape:
+        if len(shape) < 2:
+            require_rank(self.name, shape, 2, "(batch, features)")
+        require_known_last(self.name, shape)
+        return (*shape[:-1], a.units)
+
+    def weights(self, a: Args, shape: Shape) -> list[Weight]:
+        kernel = Weight("kernel", (require_known_last(self.name, shape), a.units))
+        return [kernel, Weight("bias", (a.units,))] if a.use_bias else [kernel]
+
+
+class ActivationLayer(LayerType):
+    name = "Activation"
+    params = (Param("activation", Activation(), positional=True),)
+
+
+class Dropout(LayerType):
+    """Zeroes a fraction of inputs while training; the identity at inference."""
+
+    name = "Dropout"
+    params = (Param("rate", RATE, positional=True),)
+
+
+class SpatialDropout1D(LayerType):
+    """Drops whole feature channels of a sequence while training."""
+
+    name = "SpatialDropout1D"
+    params = (Param("rate", RATE, positional=True),)
+
+    def output_shape(self, a: Args, shape: Shape) -> Shape:
+        require_rank(self.name, shape, 3, "(batch, timesteps, features)", reason="no_time_axis")
+        return shape
+
+
+class Masking(LayerType):
+    """Masks the time steps whose features all equal `mask_value`."""
+
+    name = "Masking"
+    params = (Param("mask_value", Float(), 0.0, positional=True),)
+
+
+class Flatten(LayerType):
+    name = "Flatten"
+
+    def output_shape(self, a: Args, shape: Shape) -> Shape:
+        size = product(shape[1:])
+        if size is None:
+            raise ShapeError(
+                f"Flatten needs every dimension after the batch to be known, but received {format_shape(shape)}",
+                hint="give the input a fixed length (e.g. Input(100, 32)), or use GlobalAveragePooling1D",
+                code="E302")
+        return (shape[0], size)
+
+
+class RepeatVector(LayerType):
+    """`(batch, F)` -> `(batch, n, F)`: the one-to-many bridge into a recurrent decoder."""
+
+    name = "RepeatVector"
+    params = (Param("n", Int(min=1), positional=True),)
+
+    def output_shape(self, a: Args, shape: Shape) -> Shape:
+        require_rank(self.name, shape, 2, "(batch, features)")
+        return (shape[0], a.n, shape[1])
+
+
+class Reshape(LayerType):
+    name = "Reshape"
+    params = (Param("target_shape", IntTuple(allow_minus_one=True), positional=True,
+                    doc="dimensions after the batch; one may be -1"),)
+
+    def output_shape(self, a: Args, shape: Shape) -> Shape:
+        target = a.target_shape
+        size = product(shape[1:])
+        fixed = product(tuple(d for d in target if d != -1))
+        if -1 in target:
+            if size is None:
+                return (shape[0], *(None if d == -1 else d for d in target))
+            if fixed == 0 or size % fixed:
+                raise ShapeError(f"Reshape cannot fit {format_shape(shape)} into {format_shape(target)}: "
+                                 f"{size} values do not divide into parts of {fixed}")
+            return (shape[0], *(size // fixed if d == -1 else d for d in target))
+        if size is not None and size != fixed:
+            raise ShapeError(f"Reshape cannot turn {format_shape(shape)} ({size} values per sample) into "
+                             f"{format_shape(target)} ({fixed} values)")
+        return (shape[0], *target)

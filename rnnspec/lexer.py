@@ -1,0 +1,67 @@
+"""A fast context-aware lexer for the rnnspec grammar, built from the grammar's own terminals.
+
+Lark's generic contextual lexer costs more than the parse itself on one-line specs. This one compiles the
+grammar's terminal patterns into two master regexes and adds the one piece of context the language needs:
+right after a layer (or any value), `x3` is a repeat and `model`/`expect` are keywords; elsewhere they are names
+(`xLSTM(...)`, `activation=x3`).
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from lark.exceptions import UnexpectedCharacters
+from lark.common import LexerConf
+from lark.lexer import Lexer, Token
+
+# Tokens after which a repeat or a keyword may follow (they end an element or a value).
+_ELEMENT_END = frozenset({"RPAR", "NAME", "INT", "FLOAT", "STRING", "REPEAT"})
+# Regex terminals in match order: a float before an int (both match "1"), names last.
+_REGEX_ORDER = ("FLOAT", "INT", "STRING", "NAME")
+
+
+class SpecLexer(Lexer):
+    def __init__(self, conf: LexerConf) -> None:
+        patterns = {t.name: t.pattern for t in conf.terminals}
+        name_re = re.compile(patterns["NAME"].to_regexp())
+        self.keywords = {
+            p.value: name for name, p in patterns.items()
+            if p.type == "str" and name_re.fullmatch(p.value)
+        }
+        symbols = sorted(
+            (name for name, p in patterns.items() if p.type == "str" and name not in self.keywords.values()),
+            key=lambda name: -len(patterns[name].value),
+        )
+        head = [*conf.ignore, *symbols]
+        tail = list(_REGEX_ORDER)
+
+        def master(names: list[str]) -> re.Pattern[str]:
+            return re.compile("|".join(f"(?P<{n}>{patterns[n].to_regexp()})" for n in names))
+
+        self.after_element = master(head + ["REPEAT"] + tail)
+        self.elsewhere = master(head + tail)
+        self.ignore = frozenset(conf.ignore)
+
+    def lex(self, text: str, *_: object) -> Iterator[Token]:  # type: ignore[override]
+        if not isinstance(text, str):  # Lark passes a LexerState
+            text = text.text.text if hasattr(text.text, "text") else text.text
+        pos, line, line_start, end = 0, 1, 0, len(text)
+        previous = "RPAR"  # the start of input accepts keywords like after an element
+        keywords, ignore = self.keywords, self.ignore
+        while pos < end:
+            regex = self.after_element if previous in _ELEMENT_END else self.elsewhere
+            match = regex.match(text, pos)
+            if match is None:
+                raise UnexpectedCharacters(text, pos, line, pos - line_start + 1)
+            kind, value = match.lastgroup, match.group()
+            newlines = value.count("\n")
+            if kind not in ignore:
+                if kind == "NAME" and previous in _ELEMENT_END and value in keywords:
+                    kind = keywords[value]
+                column = pos - line_start + 1
+                yield Token(kind, value, pos, line, column, line, column + len(value), match.end())
+                previous = kind
+            if newlines:
+                line += newlines
+                line_start = pos + value.rfind("\n") + 1
+            pos = match.end()

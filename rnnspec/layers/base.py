@@ -203,6 +203,10 @@ class Activation(Choice):
     choices: tuple[str, ...] = ACTIVATIONS
     nullable: bool = True
 
+    @property
+    def description(self) -> str:  # type: ignore[override]
+        return "an activation name (tanh, sigmoid, relu, softmax, ...; None is linear)"
+
     def convert(self, param: str, value: Value, resolver: Any) -> str:
         return super().convert(param, value, resolver) or "linear"
 

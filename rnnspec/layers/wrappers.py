@@ -1,8 +1,6 @@
 """Layers that take a layer: Bidirectional and TimeDistributed."""
 from __future__ import annotations
 
-from typing import Any
-
 from rnnspec.layers.base import Args, Choice, LayerArg, LayerType, Param, Tensor, Weight, require_rank
 from rnnspec.shape import Shape
 
@@ -27,9 +25,6 @@ class Bidirectional(LayerType):
         half = a.layer.kind.weights(a.layer.args, shape)
         return half + half
 
-    def keras_kwargs(self, a: Args) -> dict[str, Any]:
-        return {"merge_mode": a.merge_mode}
-
 
 class TimeDistributed(LayerType):
     """Applies the layer to every time step: `(batch, T, ...)` -> `(batch, T, ...layer output)`."""
@@ -53,6 +48,3 @@ class TimeDistributed(LayerType):
         if len(shape) < 3:
             require_rank(self.name, shape, 3, "(batch, timesteps, ...)", reason="no_time_axis")
         return (shape[0], *shape[2:])
-
-    def keras_kwargs(self, a: Args) -> dict[str, Any]:
-        return {}

@@ -1,0 +1,98 @@
+"""Reports as people and programs read them: compiler-style errors, the Keras summary table, JSON."""
+from __future__ import annotations
+
+from typing import Any
+
+from rnnspec.errors import RnnspecError
+from rnnspec.infer import ModelReport
+from rnnspec.shape import format_shape
+
+JSON_SCHEMA_VERSION = 1
+
+
+def readable_bytes(size: float) -> str:
+    """Keras's `readable_memory_size`: 1024-based units with two decimals (`1.23 MB`)."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size / 1024 < 1:
+            return f"{size:.2f} {unit}"
+        size /= 1024
+    return f"{size:.2f} PB"
+
+
+def format_error(error: RnnspecError, source: str | None, color: bool = False) -> str:
+    """`path:line:col: error[CODE]: message`, the source line, a caret under the span, and the hint."""
+    red, cyan, bold, reset = ("\033[31m", "\033[36m", "\033[1m", "\033[0m") if color else ("",) * 4
+    if error.severity == "warning":
+        red = "\033[33m" if color else ""
+    span = error.span
+    head = f"{bold}{span.path}:{span.line}:{span.column}:{reset} " if span else ""
+    lines = [f"{head}{red}{error.severity}[{error.code}]{reset}{bold}: {error.message}{reset}"]
+    if span and source is not None:
+        text_lines = source.splitlines()
+        if 0 < span.line <= len(text_lines):
+            text = text_lines[span.line - 1].replace("\t", " ")
+            width = (span.end_column - span.column) if span.end_line == span.line else len(text) - span.column + 1
+            gutter = f"{span.line:>4} | "
+            lines.append(f"{gutter}{text}")
+            lines.append(" " * (len(gutter) + span.column - 1) + red + "^" * max(width, 1) + reset)
+    if error.hint:
+        lines.append(f"{cyan}  hint:{reset} {error.hint}")
+    return "\n".join(lines)
+
+
+def pass_line(report: ModelReport) -> str:
+    shape = format_shape(report.output) if report.output is not None else "?"
+    return f"ok  {report.name}: output {shape}, {report.total:,} params"
+
+
+def summary_table(report: ModelReport) -> str:
+    """The table Keras users know from `model.summary()`, with Keras's words for the totals."""
+    header = ("Layer (type)", "Output Shape", "Param #")
+    body = [(f"{r.name} ({r.type})", format_shape(r.output_shape), f"{r.params:,}") for r in report.rows]
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(3)]
+    widths = [max(widths[0], 31), max(widths[1], 22), max(widths[2], 13)]
+
+    def line(left: str, mid: str, right: str, fill: str) -> str:
+        return left + mid.join(fill * (w + 2) for w in widths) + right
+
+    def cells(row: tuple[str, str, str], bar: str) -> str:
+        texts = (f" {row[0]:<{widths[0]}} ", f" {row[1]:<{widths[1]}} ", f" {row[2]:>{widths[2]}} ")
+        return bar + bar.join(texts) + bar
+
+    out = [f'Model: "{report.name}"', line("┏", "┳", "┓", "━"), cells(header, "┃"), line("┡", "╇", "┩", "━")]
+    for i, row in enumerate(body):
+        out.append(cells(row, "│"))
+        out.append(line("├", "┼", "┤", "─") if i < len(body) - 1 else line("└", "┴", "┘", "─"))
+    if not body:
+        out.append(line("└", "┴", "┘", "─"))
+    for label, count in (("Total params", report.total), ("Trainable params", report.trainable),
+                         ("Non-trainable params", report.non_trainable)):
+        out.append(f" {label}: {count:,} ({readable_bytes(count * 4)})")
+    return "\n".join(out)
+
+
+def report_json(report: ModelReport) -> dict[str, Any]:
+    return {
+        "name": report.name,
+        "location": report.span.as_dict(),
+        "status": "ok" if report.ok else "error",
+        "input": None if report.input is None else {"shape": list(report.input.shape), "dtype": report.input.dtype},
+        "output_shape": None if report.output is None else list(report.output),
+        "total_params": report.total,
+        "trainable_params": report.trainable,
+        "non_trainable_params": report.non_trainable,
+        "param_bytes": report.bytes,
+        "layers": [
+            {
+                "name": r.name,
+                "type": r.type,
+                "output_shape": list(r.output_shape),
+                "trainable_params": r.trainable,
+                "non_trainable_params": r.non_trainable,
+                "weights": [{"name": w.name, "shape": list(w.shape), "trainable": w.trainable} for w in r.weights],
+                "location": r.span.as_dict(),
+            }
+            for r in report.rows
+        ],
+        "errors": [e.as_dict() for e in report.errors],
+    }

@@ -116,7 +116,7 @@ def check(paths: tuple[str, ...], exprs: tuple[str, ...], fmt: str) -> None:
                 models += 1
                 failed += not report.ok
                 if report.ok:
-                    click.echo(f"{result.path}: {pass_line(report)}")
+                    click.echo(pass_line(report))
             _echo_errors(result)
         errors = sum(len(r.all_errors) for r in results)
         click.echo(f"checked {models} model(s) in {len(results)} source(s): {models - failed} ok, "

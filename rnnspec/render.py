@@ -41,8 +41,10 @@ def format_error(error: RnnspecError, source: str | None, color: bool = False) -
 
 
 def pass_line(report: ModelReport) -> str:
+    """`path:line: ok NAME  output (None, 32)  322,080 params`: one line per passing model."""
     shape = format_shape(report.output) if report.output is not None else "?"
-    return f"ok  {report.name}: output {shape}, {report.total:,} params"
+    where = f"{report.span.path}:{report.span.line}"
+    return f"{where}: ok {report.name}  output {shape}  {report.total:,} params"
 
 
 def summary_table(report: ModelReport) -> str:

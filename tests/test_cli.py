@@ -1,0 +1,154 @@
+"""The CLI through click's runner, and once as the installed entry point in a real subprocess."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rnnspec.cli import main
+from rnnspec.layers import registry
+
+from .conftest import ROOT, SPECS
+
+STACKED = "Embedding(10000,32) > SimpleRNN(32,seq) x3 > SimpleRNN(32)"
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_check_bundled_specs_pass() -> None:
+    result = run("check", str(SPECS))
+    assert result.exit_code == 0, result.output
+    assert "ok stacked  output (None, 32)  328,320 params" in result.output
+    assert result.output.count(": ok ") == 12
+
+
+def test_check_expression_reports_output_and_params() -> None:
+    result = run("check", "-e", STACKED)
+    assert result.exit_code == 0
+    assert "<expr>:1: ok model  output (None, 32)  328,320 params" in result.output
+
+
+def test_errors_are_compiler_style_with_caret_and_hint(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.rnn"
+    spec.write_text("model broken:\n    Embedding(100, 8)\n    > SimpleRNN(16)\n    > SimpleRNN(16)\n")
+    result = run("check", str(spec))
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == (f"{spec}:4:7: error[E300]: SimpleRNN expects a 3D input (batch, timesteps, features), "
+                        "but received (None, 16)")
+    assert lines[1] == "   4 |     > SimpleRNN(16)"
+    assert lines[2] == " " * 13 + "^" * len("SimpleRNN(16)")
+    assert "add `seq` to it" in lines[3] and "'simple_rnn'" in lines[3]
+
+
+def test_all_errors_of_all_files_are_reported(tmp_path: Path) -> None:
+    (tmp_path / "a.rnn").write_text("model a: LSTM(0)\nmodel b: Dense(3) > Dense(2)\nmodel c: Embedding(9, 2)\n")
+    (tmp_path / "b.rnn").write_text("Dense(3")
+    result = run("check", str(tmp_path))
+    assert result.exit_code == 1
+    assert "a.rnn:1:15: error[E203]" in result.output
+    assert "a.rnn:2:10: error[E301]" in result.output
+    assert "a.rnn:3: ok c  output (None, None, 2)  18 params" in result.output
+    assert "b.rnn:1:8: error[E101]" in result.output
+
+
+def test_missing_path_is_a_usage_error_but_others_are_checked(tmp_path: Path) -> None:
+    result = run("check", str(tmp_path / "nope.rnn"), "-e", STACKED)
+    assert result.exit_code == 2
+    assert "error[E500]: no such file or directory" in result.output
+    assert "ok model" in result.output
+
+
+def test_non_utf8_file_is_an_io_error(tmp_path: Path) -> None:
+    spec = tmp_path / "latin1.rnn"
+    spec.write_bytes("# caf\xe9\nDense(1)".encode("latin-1"))
+    result = run("check", str(spec))
+    assert result.exit_code == 2
+    assert "is not UTF-8" in result.output
+
+
+def test_no_arguments_is_a_usage_error() -> None:
+    assert run("check").exit_code == 2
+
+
+def test_json_format_has_schema_rows_and_error_spans() -> None:
+    result = run("check", "--format", "json", "-e", STACKED, "-e", "Input(5, 3) > LSTM(0)")
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert data["schema_version"] == 1 and data["ok"] is False
+    good, bad = data["sources"]
+    model = good["models"][0]
+    assert model["status"] == "ok" and model["total_params"] == 328_320
+    assert [layer["type"] for layer in model["layers"]] == ["Embedding"] + ["SimpleRNN"] * 4
+    assert model["layers"][-1]["output_shape"] == [None, 32]
+    assert model["location"]["line"] == 1
+    error = bad["models"][0]["errors"][0]
+    assert error["code"] == "E203"
+    assert error["span"] == {"path": "<expr>", "line": 1, "column": 20, "end_line": 1, "end_column": 21}
+
+
+def test_summary_prints_keras_words() -> None:
+    result = run("summary", "-e", "Embedding(10000,32) > SimpleRNN(32)")
+    assert result.exit_code == 0
+    assert "│ simple_rnn (SimpleRNN)" in result.output
+    assert " Total params: 322,080 (1.23 MB)" in result.output
+    assert " Trainable params: 322,080 (1.23 MB)" in result.output
+    assert " Non-trainable params: 0 (0.00 B)" in result.output
+
+
+def test_summary_picks_a_model_from_a_file() -> None:
+    result = run("summary", str(SPECS / "seed.rnn"), "--model", "textbook")
+    assert result.exit_code == 0 and 'Model: "textbook"' in result.output
+    assert "(None, 100, 64)" in result.output
+    missing = run("summary", str(SPECS / "seed.rnn"), "--model", "nope")
+    assert missing.exit_code == 2 and "stacked" in missing.output
+
+
+def test_summary_of_a_wrong_spec_fails_with_the_error() -> None:
+    result = run("summary", "-e", "Dense(3)")
+    assert result.exit_code == 1 and "error[E301]" in result.output
+
+
+def test_layers_lists_every_registered_layer_with_defaults() -> None:
+    result = run("layers")
+    assert result.exit_code == 0
+    for name in registry():
+        assert f"\n{name}(" in "\n" + result.output
+    assert "GRU(units, activation='tanh'" in result.output
+    assert "reset_after=true" in result.output
+    unknown = run("layers", "LTSM")
+    assert unknown.exit_code == 2 and "did you mean 'LSTM'?" in unknown.output
+
+
+def _entry_point() -> str:
+    script = Path(sys.executable).parent / "rnnspec"
+    found = str(script) if script.exists() else shutil.which("rnnspec")
+    if found is None:
+        pytest.fail("the rnnspec entry point is not installed (pip install -e '.[test]')")
+    return found
+
+
+def test_installed_entry_point_checks_specs() -> None:
+    proc = subprocess.run([_entry_point(), "check", "specs"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "12 ok, 0 error(s)" in proc.stdout
+
+
+def test_check_path_never_imports_tensorflow_keras_or_numpy() -> None:
+    code = (
+        "import sys\n"
+        "from rnnspec.cli import main\n"
+        "sys.argv = ['rnnspec', 'check', 'specs', '-e', 'Input(3, 2) > LSTM(4)']\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras', 'numpy'})\n"
+        "print('HEAVY', heavy, 'EXIT', code)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "HEAVY [] EXIT 0" in proc.stdout, proc.stdout + proc.stderr

@@ -55,13 +55,13 @@ def resolve_call(call: Call) -> LayerNode:
     kind = lookup(call.name, call.name_span)
     values: dict[str, Value] = {}
     spans: dict[str, Span] = {}
-    flags = kind.all_flags()
+    flags = kind.flag_table
     positional = [p for p in kind.params if p.positional]
     extra: list[Value] = []
 
-    def put(name: str, value: Value, span: Span) -> None:
+    def put(name: str, value: Value, span: Span, written: str | None = None) -> None:
         if name in values:
-            raise RnnspecError("E205", f"'{name}' is given twice", span, f"{kind.name} takes '{name}' once")
+            raise _twice(kind, name, written, spans[name], span)
         values[name], spans[name] = value, span
 
     for arg in call.args:
@@ -69,7 +69,7 @@ def resolve_call(call: Call) -> LayerNode:
             flag = ident_of(arg.value)
             if flag in flags:
                 target, setting = flags[flag]
-                put(target, _flag_value(setting, arg), arg.span)
+                put(target, _flag_value(setting, arg), arg.span, flag)
             elif kind.varargs:
                 extra.append(arg.value)
             elif positional:
@@ -83,7 +83,7 @@ def resolve_call(call: Call) -> LayerNode:
                 names = [p.name for p in kind.params] + list(kind.flags)
                 raise RnnspecError("E201", f"{kind.name} has no argument '{arg.name}'", arg.name_span,
                                    suggest(arg.name, names) or f"{kind.name} takes: {', '.join(names) or 'nothing'}")
-            put(name, arg.value, arg.span)
+            put(name, arg.value, arg.span, arg.name)
     if kind.varargs and extra:
         put(kind.varargs, TupleLit(tuple(extra), extra[0].span.to(extra[-1].span)), extra[0].span.to(extra[-1].span))
 
@@ -118,6 +118,14 @@ def _flag_value(setting: object, arg: Arg) -> Value:
     if isinstance(setting, bool):
         return Ident("true" if setting else "false", arg.span)
     return Literal(setting, arg.span)  # type: ignore[arg-type]
+
+
+def _twice(kind: LayerType, name: str, written: str | None, first: Span, again: Span) -> RnnspecError:
+    """E205 in the words the user wrote: `seq` twice is about `seq`, and a flag names the parameter it sets."""
+    what = f"'{written}' (which sets '{name}')" if written and written != name else f"'{name}'"
+    return RnnspecError("E205", f"{what} is given twice", again,
+                        f"{kind.name} takes '{name}' once; it was first given at line {first.line}, "
+                        f"column {first.column}")
 
 
 def _too_many(kind: LayerType, arg: Arg) -> RnnspecError:
@@ -210,9 +218,12 @@ def _lower_chain(chain: Chain, graph: ModelGraph, top: bool) -> None:
 
 
 def _lower_input(call: Call, stage: object, graph: ModelGraph, first: bool) -> None:
-    if not first or stage.repeat is not None:  # type: ignore[attr-defined]
+    if not first:
         raise RnnspecError("E300", "Input can only be the first element of a model", call.span,
                            "move Input(...) to the start of the chain")
+    if stage.repeat is not None:  # type: ignore[attr-defined]
+        raise RnnspecError("E207", "Input cannot be repeated: a model has one input", stage.repeat.span,  # type: ignore[attr-defined]
+                           "remove the repeat after Input(...)")
     node = resolve_call(call)
     graph.input = node.kind.tensor(node.args)  # type: ignore[attr-defined]
     graph.input_span = call.span

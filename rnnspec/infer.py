@@ -14,7 +14,7 @@ BYTES_PER_PARAM = 4  # float32
 
 @dataclass(frozen=True)
 class Row:
-    """One layer as Keras's summary shows it."""
+    """One layer as Keras's summary shows it; counts are the sums of its declared weights."""
 
     name: str
     type: str
@@ -22,14 +22,19 @@ class Row:
     output_shape: Shape
     weights: tuple[Weight, ...]
     node: LayerNode
+    trainable: int
+    non_trainable: int
 
-    @property
-    def trainable(self) -> int:
-        return sum(w.size for w in self.weights if w.trainable)
-
-    @property
-    def non_trainable(self) -> int:
-        return sum(w.size for w in self.weights if not w.trainable)
+    @classmethod
+    def of(cls, name: str, node: LayerNode, input_shape: Shape, output_shape: Shape,
+           weights: tuple[Weight, ...]) -> "Row":
+        trainable = non_trainable = 0
+        for weight in weights:
+            if weight.trainable:
+                trainable += weight.size
+            else:
+                non_trainable += weight.size
+        return cls(name, node.type_name, input_shape, output_shape, weights, node, trainable, non_trainable)
 
     @property
     def params(self) -> int:
@@ -108,8 +113,7 @@ def infer_graph(graph: ModelGraph) -> ModelReport:
         base = node.kind.keras_name
         seen = names.get(base, 0)
         names[base] = seen + 1
-        report.rows.append(Row(base if seen == 0 else f"{base}_{seen}", node.type_name, x.shape, out.shape,
-                               weights, node))
+        report.rows.append(Row.of(base if seen == 0 else f"{base}_{seen}", node, x.shape, out.shape, weights))
         x = out
     _check_assertions(graph, report)
     return report

@@ -3,7 +3,8 @@
 Lark's generic contextual lexer costs more than the parse itself on one-line specs. This one compiles the
 grammar's terminal patterns into two master regexes and adds the one piece of context the language needs:
 right after a layer (or any value), `x3` is a repeat and `model`/`expect` are keywords; elsewhere they are names
-(`xLSTM(...)`, `activation=x3`).
+(`xLSTM(...)`, `activation=x3`). At the start of the input keywords are recognised but `x3` is a name: a file
+starts with `model` or a layer, never with a repeat.
 """
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from lark.lexer import Lexer, Token
 
 # Tokens after which a repeat or a keyword may follow (they end an element or a value).
 _ELEMENT_END = frozenset({"RPAR", "NAME", "INT", "FLOAT", "STRING", "REPEAT"})
+# The state before the first token: keywords (a file opens with `model`), but no repeat.
+_START = "<start>"
+_KEYWORD_CONTEXT = _ELEMENT_END | {_START}
 # Regex terminals in match order: a float before an int (both match "1"), names last.
 _REGEX_ORDER = ("FLOAT", "INT", "STRING", "NAME")
 
@@ -46,7 +50,7 @@ class SpecLexer(Lexer):
         if not isinstance(text, str):  # Lark passes a LexerState
             text = text.text.text if hasattr(text.text, "text") else text.text
         pos, line, line_start, end = 0, 1, 0, len(text)
-        previous = "RPAR"  # the start of input accepts keywords like after an element
+        previous = _START
         keywords, ignore = self.keywords, self.ignore
         while pos < end:
             regex = self.after_element if previous in _ELEMENT_END else self.elsewhere
@@ -56,7 +60,7 @@ class SpecLexer(Lexer):
             kind, value = match.lastgroup, match.group()
             newlines = value.count("\n")
             if kind not in ignore:
-                if kind == "NAME" and previous in _ELEMENT_END and value in keywords:
+                if kind == "NAME" and previous in _KEYWORD_CONTEXT and value in keywords:
                     kind = keywords[value]
                 column = pos - line_start + 1
                 yield Token(kind, value, pos, line, column, line, column + len(value), match.end())

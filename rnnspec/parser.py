@@ -47,7 +47,8 @@ class ToSyntax(Transformer):
 
     def anonymous(self, children: list) -> Module:
         chain, assertions = children[0]
-        model = ModelDef(ANONYMOUS_MODEL, chain.span, chain, assertions, chain.span)
+        span = chain.span.to(assertions[-1].span) if assertions else chain.span  # as for `model NAME:`
+        model = ModelDef(ANONYMOUS_MODEL, chain.span, chain, assertions, span)
         return Module(_current.path, _current.source, (model,))
 
     def module(self, children: list) -> Module:
@@ -79,8 +80,11 @@ class ToSyntax(Transformer):
 
     def repeat(self, children: list) -> Repeat:
         token = children[0]
-        digits = token[1:].strip().replace("_", "")
-        return Repeat(int(digits), _span(token))
+        try:  # the count follows the rules of any integer: `x1_000` is fine, `x3_` is not
+            return Repeat(int(token[1:].strip()), _span(token))
+        except ValueError:
+            raise RnnspecError("E102", f"'{token}' is not a valid repeat count", _span(token),
+                               "write the count as digits, as in 'x3'") from None
 
     def shape_note(self, children: list) -> TupleLit:
         return children[0]
@@ -160,35 +164,57 @@ _TOKEN_WORDS = {
     "EQUAL": "'='", "NAME": "a name", "INT": "a number", "FLOAT": "a number", "STRING": "a string",
     "REPEAT": "a repeat such as 'x3'", "EXPECT": "'expect'", "MODEL": "'model'", "$END": "the end of the spec",
 }
-_ORDER = ["NAME", "LPAR", "INT", "FLOAT", "STRING", "COMMA", "RPAR", "MORETHAN", "EQUAL", "COLON", "REPEAT",
+_ORDER = ["NAME", "LPAR", "INT", "FLOAT", "STRING", "MORETHAN", "COMMA", "RPAR", "EQUAL", "COLON", "REPEAT",
           "EXPECT", "MODEL", "$END"]
+_VALUE = frozenset({"NAME", "LPAR", "INT", "FLOAT", "STRING"})
+# Where the token before says more than the terminal names can ("a name" after `expect` is a kind of check).
+_AFTER_KEYWORD = {"EXPECT": "what to check, such as 'shape' or 'params'", "MODEL": "the model's name"}
+# Characters people paste from prose or other notations, and what the language writes instead.
+_LOOKALIKES = {
+    "\u2192": "join layers with '>'", "\u27f6": "join layers with '>'", "\u00bb": "join layers with '>'",
+    "\u00d7": "write repeats with the letter x, as in 'x3'",
+    "\u201c": 'write strings with plain quotes, "..." or \'...\'',
+    "\u201d": 'write strings with plain quotes, "..." or \'...\'',
+    "\u2018": "write strings with plain quotes, \"...\" or '...'",
+    "\u2019": "write strings with plain quotes, \"...\" or '...'",
+    "\uff0c": "separate arguments with ','",
+}
 
 
 def describe_expected(expected: set[str]) -> str:
-    """A short 'expected ...' phrase from Lark's terminal names (never the raw names)."""
-    if {"NAME", "LPAR", "INT", "STRING"} <= expected and "RPAR" not in expected:
-        return "a value"
-    if expected >= {"COMMA", "RPAR"} and len(expected - {"COMMA", "RPAR", "LPAR", "EQUAL"}) == 0:
-        return "',' or ')'"
-    if "MORETHAN" in expected and "EXPECT" in expected:
-        return "'>' and another layer, or 'expect'"
-    if "MORETHAN" in expected:
-        return "'>' and another layer"
+    """A short 'expected ...' phrase from the terminals the parser can accept (never the raw names).
+
+    Optional decorations of a layer (a repeat, a shape note) are not listed when '>' is: the phrase names
+    the way forward, not every legal token.
+    """
     words: list[str] = []
+    rest = set(expected)
+    if _VALUE <= rest:
+        words.append("a value")
+        rest -= _VALUE
+    elif {"NAME", "LPAR"} <= rest and not rest & {"COMMA", "RPAR"}:
+        words.append("a layer")
+        rest -= {"NAME", "LPAR"}
+    if "MORETHAN" in rest:
+        rest -= {"REPEAT", "COLON"}
+    if {"COMMA", "RPAR"} <= rest:
+        rest -= {"NAME", "LPAR", "EQUAL"}  # after a bare name in an argument list: `relu(` or `units=` too
     for name in _ORDER:
-        word = _TOKEN_WORDS[name]
-        if name in expected and word not in words:
+        word = "'>' and another layer" if name == "MORETHAN" else _TOKEN_WORDS[name]
+        if name in rest and word not in words:
             words.append(word)
     if not words:
         return "something else"
+    if len(words) == 2 and words[0].startswith("'>'"):
+        return f"{words[0]}, or {words[1]}"
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def _unclosed_paren(source: str, upto: int) -> tuple[int, int] | None:
-    """Line and column of the innermost '(' still open at offset `upto` (comments and strings aside)."""
+def _open_parens(source: str, upto: int) -> list[int]:
+    """Offsets of the '(' still open at offset `upto`, outermost first (comments and strings aside)."""
     stack: list[int] = []
-    i = 0
-    while i < min(upto, len(source)):
+    i, end = 0, min(upto, len(source))
+    while i < end:
         ch = source[i]
         if ch == "#":
             nl = source.find("\n", i)
@@ -203,60 +229,100 @@ def _unclosed_paren(source: str, upto: int) -> tuple[int, int] | None:
         elif ch == ")" and stack:
             stack.pop()
         i += 1
-    if not stack:
-        return None
-    at = stack[-1]
-    line = source.count("\n", 0, at) + 1
-    return line, at - (source.rfind("\n", 0, at) + 1) + 1
+    return stack
+
+
+def _line_column(source: str, offset: int) -> tuple[int, int]:
+    line = source.count("\n", 0, offset) + 1
+    return line, offset - (source.rfind("\n", 0, offset) + 1) + 1
+
+
+def _state_before(source: str, offset: int) -> tuple[set[str], Token | None]:
+    """What the parser could accept at `offset`, and the token before it.
+
+    Lark's own `expected` comes from LALR lookaheads, which are merged across contexts (a ')' or 'model'
+    looks acceptable where it is not) and taken after reductions the bad token already caused. Replaying
+    the tokens before the error and asking the automaton which terminals it would really shift is exact,
+    and it only runs when there is an error to report.
+    """
+    interactive = _parser().parse_interactive(source)
+    previous = None
+    try:
+        for token in interactive.iter_parse():
+            if token.start_pos >= offset:
+                break
+            previous = token
+    except UnexpectedCharacters:
+        pass  # the offending character itself: everything before it has been fed
+    return interactive.accepts(), previous
 
 
 def translate_syntax_error(err: UnexpectedInput, source: str, path: str) -> RnnspecError:
-    line, column = max(err.line, 1), max(err.column, 1)
+    """A Lark error as an RnnspecError: where, what was expected in words, what was found, and a hint."""
     if isinstance(err, UnexpectedCharacters):
-        char = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""
-        span = Span(path, line, column, line, column + 1)
-        if char == ";":
-            return RnnspecError("E100", "unexpected ';'", span, "separate arguments with ',' and layers with '>'")
-        if char == "x" or source[err.pos_in_stream:err.pos_in_stream + 1] == "x":
-            return RnnspecError("E100", "expected a repeat count after 'x'", span, "write the count right after it, as in 'x3'")
-        shown = repr(char) if char.isprintable() else f"character U+{ord(char):04X}" if char else "input"
-        return RnnspecError("E100", f"unexpected {shown}", span)
+        return _bad_character(err, source, path)
     assert isinstance(err, UnexpectedToken)
     token = err.token
-    expected_terms = set(err.expected)
-    if _unclosed_paren(source, err.pos_in_stream if token.type != "$END" else len(source)) is None:
-        expected_terms -= {"COMMA", "RPAR"}  # LALR lookaheads from merged states; no '(' is open here
-    expected = describe_expected(expected_terms)
     at_end = token.type == "$END"
-    if at_end:
-        line, column = _end_position(source)
-        span = Span(path, line, column, line, column)
-        found = "the end of the spec"
+    offset = len(source) if at_end else token.start_pos
+    expected, previous = _state_before(source, offset)
+    if at_end:  # Lark places the end on the last token; the error sits just after it
+        line, column = (token.end_line, token.end_column) if previous else (1, 1)
+        span, found = Span(path, line, column, line, column), "the end of the spec"
     else:
         span = Span(path, token.line, token.column, token.end_line or token.line,
                     token.end_column or token.column + len(token))
         found = f"'{token}'"
-    hint = None
-    if token.type == "NAME" and str(token) == "x":
+    after = previous.type if previous is not None else None
+    if token.type == "NAME" and str(token) == "x" and "REPEAT" in expected:
         return RnnspecError("E100", "expected a repeat count after 'x'", span, "write the count after it, as in 'x3'")
-    if token.type == "MORETHAN" and "NAME" in err.expected:
-        return RnnspecError("E100", "expected a layer after '>', found another '>'", span,
-                            "layers are joined by a single '>'")
-    if at_end and "NAME" in err.expected and "LPAR" in err.expected and "RPAR" not in err.expected:
-        return RnnspecError("E100", "expected a layer after '>', found the end of the spec", span,
-                            "remove the trailing '>' or add the missing layer")
-    if "RPAR" in err.expected:
-        opened = _unclosed_paren(source, err.pos_in_stream if not at_end else len(source))
-        if opened:
-            hint = f"the '(' at line {opened[0]}, column {opened[1]} is not closed"
-            if at_end or token.type in ("MORETHAN", "MODEL", "EXPECT"):
-                return RnnspecError("E101", f"expected {expected}, found {found}", span, hint)
-    if token.type == "RPAR" and _unclosed_paren(source, len(source)) is None and "RPAR" not in err.expected:
-        hint = "this ')' has no matching '('"
-    return RnnspecError("E100", f"expected {expected}, found {found}", span, hint)
+    if after == "MORETHAN" and (at_end or token.type == "MORETHAN"):
+        what = "another '>'" if token.type == "MORETHAN" else found
+        hint = "layers are joined by a single '>'" if token.type == "MORETHAN" else \
+            "remove the trailing '>' or add the missing layer"
+        return RnnspecError("E100", f"expected a layer after '>', found {what}", span, hint)
+    if after in _AFTER_KEYWORD and expected == {"NAME"}:
+        wanted = _AFTER_KEYWORD[after]
+    elif after == "COLON" and expected == {"LPAR"}:
+        wanted = "a shape such as (None, 32)"
+    else:
+        wanted = describe_expected(expected)
+    message = f"expected {wanted}, found {found}"
+    open_here = _open_parens(source, offset)
+    if "RPAR" in expected and open_here and set(open_here) & set(_open_parens(source, len(source))):
+        line, column = _line_column(source, open_here[-1])
+        return RnnspecError("E101", message, span, f"the '(' at line {line}, column {column} is not closed")
+    if token.type == "RPAR" and not open_here:
+        return RnnspecError("E101", f"unbalanced ')': {message}", span, "this ')' has no matching '('")
+    return RnnspecError("E100", message, span, _hint(token.type, expected))
 
 
-def _end_position(source: str) -> tuple[int, int]:
-    stripped = source.rstrip()
-    line = stripped.count("\n") + 1
-    return line, len(stripped) - (stripped.rfind("\n") + 1) + 1
+def _hint(found: str, expected: set[str]) -> str | None:
+    """Advice for the common ways of putting a valid token in the wrong place."""
+    if found in ("NAME", "LPAR") and "MORETHAN" in expected:
+        return "join layers with '>'"
+    if found == "MODEL" and "MODEL" not in expected:
+        return "a file of several models starts each one with 'model NAME:', the first one too"
+    if found == "MORETHAN" and "EXPECT" in expected:
+        return "'expect ...' lines come after the whole chain"
+    if found == "REPEAT":
+        return "a repeat follows a layer or a group directly, before any shape note: LSTM(32, seq) x3 : (...)"
+    if found == "EQUAL":
+        return "a keyword argument is written name=value"
+    return None
+
+
+def _bad_character(err: UnexpectedCharacters, source: str, path: str) -> RnnspecError:
+    """A character no token starts with: say which, and what could have come there instead."""
+    line, column = max(err.line, 1), max(err.column, 1)
+    char = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""
+    span = Span(path, line, column, line, column + 1)
+    if char == ";":
+        return RnnspecError("E100", "unexpected ';'", span, "separate arguments with ',' and layers with '>'")
+    if char in "\"'":
+        return RnnspecError("E100", "unterminated string", span, f"close it with {char} on the same line")
+    shown = repr(char) if char.isprintable() and char.isascii() else \
+        f"'{char}' (U+{ord(char):04X})" if char.isprintable() else f"character U+{ord(char):04X}"
+    expected, _ = _state_before(source, err.pos_in_stream)
+    return RnnspecError("E100", f"unexpected {shown}; expected {describe_expected(expected)}", span,
+                        _LOOKALIKES.get(char))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterable, Mapping
+from typing import Any, ClassVar, Iterable, Mapping, NamedTuple
 
 from rnnspec.errors import RnnspecError, Span
 from rnnspec.shape import Shape, format_shape
@@ -31,8 +31,9 @@ class Tensor:
     dtype: str = "float32"
 
 
-@dataclass(frozen=True)
-class Weight:
+class Weight(NamedTuple):
+    """One weight as Keras declares it (a NamedTuple: inference makes many of these)."""
+
     name: str
     shape: tuple[int, ...]
     trainable: bool = True
@@ -247,7 +248,9 @@ class IntTuple(ArgType):
         return tuple(result)
 
     def show(self, value: Any) -> str:
-        return format_shape(value) if isinstance(value, tuple) else str(value)
+        if isinstance(value, tuple):
+            return str(value[0]) if self.length == 1 else format_shape(value)
+        return str(value)
 
 
 @dataclass(frozen=True)
@@ -335,9 +338,9 @@ class LayerType:
         if "name" in cls.__dict__:
             _registry[cls.name] = cls()
 
-    @property
-    def keras_name(self) -> str:
-        return snake_case(self.name)
+    def __init__(self) -> None:
+        self.keras_name = snake_case(self.name)  # Keras's default layer name, computed once per type
+        self.flag_table = self.all_flags()
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

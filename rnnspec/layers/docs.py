@@ -47,3 +47,22 @@ def describe_layers(names: Iterable[str] = ()) -> str:
         if name not in table:
             raise RnnspecError("E200", f"unknown layer '{name}'", hint=suggest(name, table))
     return "\n\n".join(describe(table[n]) for n in chosen)
+
+
+def markdown() -> str:
+    """docs/layers.md: the registry as a reference page (regenerate with `python -m rnnspec.layers.docs`)."""
+    table = registry()
+    out = ["# Layers", "",
+           "Generated from the layer registry by `python -m rnnspec.layers.docs > docs/layers.md`; a test keeps",
+           "this page in sync. Arguments have Keras's names and defaults; a boolean argument can be switched on",
+           "by writing its name alone (`Embedding(1000, 16, mask_zero)`), and recurrent layers take the flags",
+           "`seq` (return_sequences) and `backwards` (go_backwards).", ""]
+    for family in sorted({k.family for k in table.values()}):
+        out += [f"## {family.capitalize()}", ""]
+        for name in sorted(n for n, k in table.items() if k.family == family):
+            out += ["```", describe(table[name]), "```", ""]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

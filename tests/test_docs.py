@@ -1,0 +1,44 @@
+"""Documentation that is generated or listed from code stays in sync with it, and its examples are true."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import rnnspec
+from rnnspec.errors import CODES
+from rnnspec.layers.docs import markdown
+
+from .conftest import ROOT
+
+
+def test_layers_page_is_generated_from_the_registry() -> None:
+    assert (ROOT / "docs" / "layers.md").read_text() == markdown(), "run: python -m rnnspec.layers.docs > docs/layers.md"
+
+
+def test_error_page_lists_exactly_the_codes() -> None:
+    page = (ROOT / "docs" / "errors.md").read_text()
+    listed = re.findall(r"^\| (E\d{3}) \| ([^|]+) \|", page, re.M)
+    assert [(code, meaning.strip()) for code, meaning in listed] == list(CODES.items())
+
+
+def test_every_code_raised_in_the_package_is_documented() -> None:
+    used = {m for path in (ROOT / "rnnspec").rglob("*.py") for m in re.findall(r'"(E\d{3})"', path.read_text())}
+    assert used <= set(CODES)
+
+
+BAD_EXAMPLES = [
+    (code, bad.strip("`"))
+    for code, bad in re.findall(r"^\| (E\d{3}) \| [^|]+ \| (`[^`]+`) \|", (ROOT / "docs" / "errors.md").read_text(), re.M)
+    if not bad.startswith("`rnnspec")
+]
+
+
+@pytest.mark.parametrize(("code", "spec"), BAD_EXAMPLES)
+def test_each_bad_example_gives_its_code(code: str, spec: str) -> None:
+    try:
+        reports = rnnspec.check(spec)
+    except rnnspec.RnnspecError as err:
+        assert err.code == code
+        return
+    assert code in [e.code for r in reports for e in r.errors]

@@ -98,3 +98,13 @@ def test_cli_compile_saves_a_loadable_keras_file(tmp_path: Path) -> None:
     assert loaded.count_params() == 328_320 == rnnspec.select((SPECS / "seed.rnn").read_text(), "stacked").total
     several = CliRunner().invoke(main, ["compile", str(SPECS / "seed.rnn"), "-o", str(out)])
     assert several.exit_code == 2 and "--model" in several.output
+
+
+# Up to petabytes; past 1024 PB Keras divides once more and still prints "PB", which rnnspec does not copy.
+@pytest.mark.parametrize("size", [0, 4, 1023, 1024, 1_288_320, 1_313_280, 5 * 1024**3, 3 * 1024**5, 1000 * 1024**5])
+def test_byte_sizes_are_printed_as_keras_prints_them(size: int) -> None:
+    from keras.src.utils.summary_utils import readable_memory_size
+
+    from rnnspec.render import readable_bytes
+
+    assert readable_bytes(size) == readable_memory_size(size)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from rnnspec.errors import RnnspecError, Span
 from rnnspec.layers.base import Args, LayerNode, LayerType, Param, Tensor, ident_of, lookup, suggest
 from rnnspec.shape import Shape
-from rnnspec.syntax import Arg, Call, Chain, Group, Ident, Literal, ModelDef, TupleLit, Value
+from rnnspec.syntax import Arg, Call, Chain, Group, Ident, Literal, ModelDef, Stage, TupleLit, Value
 
 MAX_LAYERS = 10_000  # expanded layers per model; a bigger model is refused, not allocated
 
@@ -217,16 +217,16 @@ def _lower_chain(chain: Chain, graph: ModelGraph, top: bool) -> None:
             graph.errors.append(err)
 
 
-def _lower_input(call: Call, stage: object, graph: ModelGraph, first: bool) -> None:
+def _lower_input(call: Call, stage: Stage, graph: ModelGraph, first: bool) -> None:
     if not first:
         raise RnnspecError("E300", "Input can only be the first element of a model", call.span,
                            "move Input(...) to the start of the chain")
-    if stage.repeat is not None:  # type: ignore[attr-defined]
-        raise RnnspecError("E207", "Input cannot be repeated: a model has one input", stage.repeat.span,  # type: ignore[attr-defined]
+    if stage.repeat is not None:
+        raise RnnspecError("E207", "Input cannot be repeated: a model has one input", stage.repeat.span,
                            "remove the repeat after Input(...)")
     node = resolve_call(call)
     graph.input = node.kind.tensor(node.args)  # type: ignore[attr-defined]
     graph.input_span = call.span
-    if stage.shape_note is not None:  # type: ignore[attr-defined]
+    if stage.shape_note is not None:
         raise RnnspecError("E202", "Input's shape is already written; a shape note after it adds nothing",
-                           stage.shape_note.span)  # type: ignore[attr-defined]
+                           stage.shape_note.span)

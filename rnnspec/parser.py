@@ -39,7 +39,8 @@ def _number(token: Token, kind: type) -> Literal:
     try:
         return Literal(kind(token), _span(token))
     except ValueError:
-        raise RnnspecError("E102", f"'{token}' is not a valid number", _span(token)) from None
+        raise RnnspecError("E102", f"'{token}' is not a valid number", _span(token),
+                           "an underscore may only sit between two digits, as in 1_000") from None
 
 
 class ToSyntax(Transformer):
@@ -302,7 +303,7 @@ def _hint(found: str, expected: set[str]) -> str | None:
     if found in ("NAME", "LPAR") and "MORETHAN" in expected:
         return "join layers with '>'"
     if found == "MODEL" and "MODEL" not in expected:
-        return "a file of several models starts each one with 'model NAME:', the first one too"
+        return "a file of several models starts each one with 'model <name>:', the first one too"
     if found == "MORETHAN" and "EXPECT" in expected:
         return "'expect ...' lines come after the whole chain"
     if found == "REPEAT":
@@ -317,12 +318,11 @@ def _bad_character(err: UnexpectedCharacters, source: str, path: str) -> Rnnspec
     line, column = max(err.line, 1), max(err.column, 1)
     char = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""
     span = Span(path, line, column, line, column + 1)
-    if char == ";":
-        return RnnspecError("E100", "unexpected ';'", span, "separate arguments with ',' and layers with '>'")
-    if char in "\"'":
+    if char and char in "\"'":
         return RnnspecError("E100", "unterminated string", span, f"close it with {char} on the same line")
-    shown = repr(char) if char.isprintable() and char.isascii() else \
-        f"'{char}' (U+{ord(char):04X})" if char.isprintable() else f"character U+{ord(char):04X}"
+    code_point = f"U+{ord(char):04X}" if char else ""
+    shown = f"'{char}'" if char.isprintable() and char.isascii() else \
+        f"'{char}' ({code_point})" if char.isprintable() else f"character {code_point}"  # invisible ones too
     expected, _ = _state_before(source, err.pos_in_stream)
-    return RnnspecError("E100", f"unexpected {shown}; expected {describe_expected(expected)}", span,
-                        _LOOKALIKES.get(char))
+    hint = "separate arguments with ',' and layers with '>'" if char == ";" else _LOOKALIKES.get(char)
+    return RnnspecError("E100", f"unexpected {shown}; expected {describe_expected(expected)}", span, hint)

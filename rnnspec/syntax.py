@@ -17,7 +17,11 @@ class Literal:
 
 @dataclass(frozen=True)
 class Ident:
-    """A bare identifier used as a value (`relu`, `true`, `None`, a flag such as `seq`)."""
+    """An identifier value made by resolution (a flag such as `seq` becomes `true`).
+
+    The parser itself writes a bare name (`relu`, `true`, `None`, `seq`) as a `Call` without parentheses, since
+    only the registry knows whether `Flatten` is a layer or `relu` a word; `ident_of` reads either form.
+    """
 
     name: str
     span: Span

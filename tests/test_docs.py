@@ -27,11 +27,13 @@ def test_every_code_raised_in_the_package_is_documented() -> None:
     assert used <= set(CODES)
 
 
-BAD_EXAMPLES = [
-    (code, bad.strip("`"))
-    for code, bad in re.findall(r"^\| (E\d{3}) \| [^|]+ \| (`[^`]+`) \|", (ROOT / "docs" / "errors.md").read_text(), re.M)
+EXAMPLES = [
+    (code, bad.strip("`"), fix.strip("`"))
+    for code, bad, fix in re.findall(r"^\| (E\d{3}) \| [^|]+ \| (`[^`]+`) \| (`[^`]+`) \|",
+                                     (ROOT / "docs" / "errors.md").read_text(), re.M)
     if not bad.startswith("`rnnspec")
 ]
+BAD_EXAMPLES = [(code, bad) for code, bad, _ in EXAMPLES]
 
 
 @pytest.mark.parametrize(("code", "spec"), BAD_EXAMPLES)
@@ -42,3 +44,8 @@ def test_each_bad_example_gives_its_code(code: str, spec: str) -> None:
         assert err.code == code
         return
     assert code in [e.code for r in reports for e in r.errors]
+
+
+@pytest.mark.parametrize(("code", "fix"), [(code, fix) for code, _, fix in EXAMPLES])
+def test_each_fix_checks_clean(code: str, fix: str) -> None:
+    assert [e.code for r in rnnspec.check(fix) for e in r.errors] == []

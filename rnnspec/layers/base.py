@@ -368,11 +368,38 @@ class LayerType:
         return shape
 
     def weights(self, a: Args, shape: Shape) -> list[Weight]:
+        """The weights in Keras's order. A frozen layer (`trainable=false`) keeps them all, as non-trainable,
+        so freezing is one rule here rather than one per layer; wrappers freeze what they wrap the same way."""
+        declared = self.declared_weights(a, shape)
+        if a.get("trainable", True):
+            return declared
+        return [w._replace(trainable=False) for w in declared]
+
+    def declared_weights(self, a: Args, shape: Shape) -> list[Weight]:
+        """The weights the layer creates (override this; `weights` applies `trainable`)."""
         return []
 
     def keras_kwargs(self, a: Args) -> dict[str, Any]:
         """Constructor arguments for `keras.layers.<name>`: the resolved arguments, by Keras's names."""
         return dict(a)
+
+
+# Every Keras layer takes `trainable`; the layers with weights declare it (it moves counts to non-trainable).
+TRAINABLE = Param("trainable", Bool(), True, doc="false freezes every weight (counted as non-trainable)")
+
+# `lora_rank` (Dense, Embedding, Conv1D): Keras freezes the kernel and adds two trainable low-rank factors.
+LORA_RANK = Param("lora_rank", Int(min=1, nullable=True), None,
+                  doc="LoRA: the kernel (Embedding: the table) is frozen and two trainable factors of this rank added")
+
+
+def with_lora(weights: list[Weight], rank: int | None) -> list[Weight]:
+    """Keras's LoRA on a layer whose first weight is its kernel (or embeddings): that weight is frozen, and the
+    factors A (its shape with the last axis replaced by the rank) and B `(rank, last)` come after every weight."""
+    if rank is None:
+        return weights
+    main, *rest = weights
+    return [main._replace(trainable=False), *rest, Weight(f"lora_{main.name}_a", (*main.shape[:-1], rank)),
+            Weight(f"lora_{main.name}_b", (rank, main.shape[-1]))]
 
 
 def registry() -> Mapping[str, LayerType]:

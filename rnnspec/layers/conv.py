@@ -1,29 +1,55 @@
 """Conv1D and the 1-D pooling layers, with Keras's padding arithmetic (in rnnspec.shape)."""
 from __future__ import annotations
 
-from typing import Any
-
-from rnnspec.layers.base import (
-    Activation, Args, Bool, Choice, Int, IntTuple, LayerType, Param, ShapeError, Weight, require_known_last,
-    require_rank,
-)
-from rnnspec.errors import RnnspecError, Span
-from rnnspec.shape import Shape, conv_length, format_shape
 from typing import Mapping
+
+from rnnspec.errors import RnnspecError, Span
+from rnnspec.layers.base import (
+    LORA_RANK, TRAINABLE, Activation, Args, Bool, Choice, Int, IntTuple, LayerType, Param, ShapeError, Weight,
+    require_rank, with_lora,
+)
+from rnnspec.shape import Shape, conv_length, format_shape
 
 WINDOW = IntTuple(length=1)
 
+# Keras's `data_format`: channels_first reads `(batch, channels, steps)`, which moves both axes a layer uses.
+DATA_FORMAT = Param("data_format", Choice(choices=("channels_last", "channels_first")), "channels_last",
+                    doc="channels_first: inputs are (batch, channels, steps)")
 
-def _window_output(layer: str, shape: Shape, kernel: int, stride: int, dilation: int, padding: str) -> Shape:
-    require_rank(layer, shape, 3, "(batch, steps, channels)", reason="no_time_axis")
-    length = conv_length(shape[1], kernel, stride, dilation, padding)
+
+def _axes(data_format: str) -> tuple[int, int]:
+    """(steps axis, channels axis) of a 3D input in this layout."""
+    return (2, 1) if data_format == "channels_first" else (1, 2)
+
+
+def _require_3d(layer: str, shape: Shape, data_format: str) -> None:
+    meaning = "(batch, channels, steps)" if data_format == "channels_first" else "(batch, steps, channels)"
+    require_rank(layer, shape, 3, meaning, reason="no_time_axis")
+
+
+def _channels(layer: str, shape: Shape, data_format: str) -> int:
+    _require_3d(layer, shape, data_format)
+    channels = shape[_axes(data_format)[1]]
+    if channels is None:
+        example = "Input(32, None) with channels_first" if data_format == "channels_first" else "Input(None, 32)"
+        raise ShapeError(f"{layer} needs a known number of channels, but received {format_shape(shape)}",
+                         hint=f"give the input a fixed number of channels, e.g. {example}", code="E302")
+    return channels
+
+
+def _window_output(layer: str, shape: Shape, kernel: int, stride: int, dilation: int, padding: str,
+                   data_format: str) -> Shape:
+    """The input shape with its steps axis replaced by the number of window positions."""
+    _require_3d(layer, shape, data_format)
+    steps = _axes(data_format)[0]
+    length = conv_length(shape[steps], kernel, stride, dilation, padding)
     if length is not None and length <= 0:
         span = (kernel - 1) * dilation + 1
         raise ShapeError(
-            f"{layer} with a window of {span} over {shape[1]} steps ('{padding}' padding) leaves no output "
+            f"{layer} with a window of {span} over {shape[steps]} steps ('{padding}' padding) leaves no output "
             f"steps; received {format_shape(shape)}",
             hint="use padding=same, a smaller window, or a longer input")
-    return (shape[0], length, shape[2])
+    return tuple(length if i == steps else d for i, d in enumerate(shape))
 
 
 class Conv1D(LayerType):
@@ -36,10 +62,13 @@ class Conv1D(LayerType):
         Param("kernel_size", WINDOW, positional=True),
         Param("strides", WINDOW, (1,), positional=True),
         Param("padding", Choice(choices=("valid", "same", "causal")), "valid", positional=True),
+        DATA_FORMAT,
         Param("dilation_rate", WINDOW, (1,)),
         Param("groups", Int(min=1), 1),
         Param("activation", Activation(), "linear"),
         Param("use_bias", Bool(), True),
+        LORA_RANK,
+        TRAINABLE,
     )
 
     def validate(self, a: Args, spans: Mapping[str, Span]) -> None:
@@ -51,18 +80,19 @@ class Conv1D(LayerType):
                                spans.get("groups"))
 
     def output_shape(self, a: Args, shape: Shape) -> Shape:
-        channels = require_known_last(self.name, shape, "channels")
+        channels = _channels(self.name, shape, a.data_format)
         if channels % a.groups:
             raise ShapeError(f"Conv1D with groups={a.groups} needs channels divisible by it, but received "
                              f"{format_shape(shape)}")
-        batch, length, _ = _window_output(self.name, shape, a.kernel_size[0], a.strides[0], a.dilation_rate[0],
-                                          a.padding)
-        return (batch, length, a.filters)
+        out = _window_output(self.name, shape, a.kernel_size[0], a.strides[0], a.dilation_rate[0], a.padding,
+                             a.data_format)
+        channel_axis = _axes(a.data_format)[1]
+        return tuple(a.filters if i == channel_axis else d for i, d in enumerate(out))
 
-    def weights(self, a: Args, shape: Shape) -> list[Weight]:
-        channels = require_known_last(self.name, shape, "channels")
+    def declared_weights(self, a: Args, shape: Shape) -> list[Weight]:
+        channels = _channels(self.name, shape, a.data_format)
         kernel = Weight("kernel", (a.kernel_size[0], channels // a.groups, a.filters))
-        return [kernel, Weight("bias", (a.filters,))] if a.use_bias else [kernel]
+        return with_lora([kernel, Weight("bias", (a.filters,))] if a.use_bias else [kernel], a.lora_rank)
 
 
 class Pooling1D(LayerType):
@@ -71,11 +101,12 @@ class Pooling1D(LayerType):
         Param("pool_size", WINDOW, (2,), positional=True),
         Param("strides", IntTuple(length=1), None, positional=True, doc="None: the pool size"),
         Param("padding", Choice(choices=("valid", "same")), "valid", positional=True),
+        DATA_FORMAT,
     )
 
     def output_shape(self, a: Args, shape: Shape) -> Shape:
         strides = a.strides or a.pool_size
-        return _window_output(self.name, shape, a.pool_size[0], strides[0], 1, a.padding)
+        return _window_output(self.name, shape, a.pool_size[0], strides[0], 1, a.padding, a.data_format)
 
 
 class MaxPooling1D(Pooling1D):
@@ -88,11 +119,15 @@ class AveragePooling1D(Pooling1D):
 
 class GlobalPooling1D(LayerType):
     family = "conv"
-    params = (Param("keepdims", Bool(), False),)
+    params = (DATA_FORMAT, Param("keepdims", Bool(), False))
 
     def output_shape(self, a: Args, shape: Shape) -> Shape:
-        require_rank(self.name, shape, 3, "(batch, steps, features)", reason="no_time_axis")
-        return (shape[0], 1, shape[2]) if a.keepdims else (shape[0], shape[2])
+        """The steps axis pooled away (kept as 1 with keepdims), the channels where the layout puts them."""
+        _require_3d(self.name, shape, a.data_format)
+        steps, channels = _axes(a.data_format)
+        if a.keepdims:
+            return tuple(1 if i == steps else d for i, d in enumerate(shape))
+        return (shape[0], shape[channels])
 
 
 class GlobalMaxPooling1D(GlobalPooling1D):
@@ -101,5 +136,3 @@ class GlobalMaxPooling1D(GlobalPooling1D):
 
 class GlobalAveragePooling1D(GlobalPooling1D):
     name = "GlobalAveragePooling1D"
-
-

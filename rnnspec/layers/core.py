@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from rnnspec.layers.base import (
-    DTYPES, Activation, Args, Bool, Choice, Float, Int, IntTuple, LayerType, Param, ShapeError, Tensor, Weight,
-    require_known_last, require_rank,
+    DTYPES, LORA_RANK, TRAINABLE, Activation, Args, Bool, Choice, Float, Int, IntTuple, LayerType, Param, ShapeError,
+    Tensor, Weight, require_known_last, require_rank, with_lora,
 )
 from rnnspec.layers.recurrent import RATE
 from rnnspec.shape import Shape, format_shape, product
@@ -37,6 +37,8 @@ class Embedding(LayerType):
         Param("input_dim", Int(min=1), positional=True, doc="vocabulary size"),
         Param("output_dim", Int(min=1), positional=True, doc="vector size"),
         Param("mask_zero", Bool(), False, doc="id 0 is padding: masked for the layers after"),
+        LORA_RANK,
+        TRAINABLE,
     )
 
     def implied_input(self, a: Args) -> Tensor:
@@ -53,8 +55,8 @@ class Embedding(LayerType):
     def output_shape(self, a: Args, shape: Shape) -> Shape:
         return (*shape, a.output_dim)
 
-    def weights(self, a: Args, shape: Shape) -> list[Weight]:
-        return [Weight("embeddings", (a.input_dim, a.output_dim))]
+    def declared_weights(self, a: Args, shape: Shape) -> list[Weight]:
+        return with_lora([Weight("embeddings", (a.input_dim, a.output_dim))], a.lora_rank)
 
 
 class Dense(LayerType):
@@ -65,6 +67,8 @@ class Dense(LayerType):
         Param("units", Int(min=1), positional=True),
         Param("activation", Activation(), "linear", positional=True),
         Param("use_bias", Bool(), True),
+        LORA_RANK,
+        TRAINABLE,
     )
 
     def output_shape(self, a: Args, shape: Shape) -> Shape:
@@ -73,9 +77,9 @@ class Dense(LayerType):
         require_known_last(self.name, shape)
         return (*shape[:-1], a.units)
 
-    def weights(self, a: Args, shape: Shape) -> list[Weight]:
+    def declared_weights(self, a: Args, shape: Shape) -> list[Weight]:
         kernel = Weight("kernel", (require_known_last(self.name, shape), a.units))
-        return [kernel, Weight("bias", (a.units,))] if a.use_bias else [kernel]
+        return with_lora([kernel, Weight("bias", (a.units,))] if a.use_bias else [kernel], a.lora_rank)
 
 
 class ActivationLayer(LayerType):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rnnspec.layers.base import (
-    Activation, Args, Bool, Float, Int, LayerType, Param, Weight, require_known_last, require_rank,
+    TRAINABLE, Activation, Args, Bool, Float, Int, LayerType, Param, Weight, require_known_last, require_rank,
 )
 from rnnspec.shape import Shape
 
@@ -35,7 +35,7 @@ class Recurrent(LayerType):
     def bias_shape(self, a: Args) -> tuple[int, ...]:
         return (self.gates * a.units,)
 
-    def weights(self, a: Args, shape: Shape) -> list[Weight]:
+    def declared_weights(self, a: Args, shape: Shape) -> list[Weight]:
         features = require_known_last(self.name, shape)
         width = self.gates * a.units
         weights = [Weight("kernel", (features, width)), Weight("recurrent_kernel", (a.units, width))]
@@ -51,7 +51,7 @@ class SimpleRNN(Recurrent):
     """h_t = activation(x_t W + h_{t-1} U + b)."""
 
     name = "SimpleRNN"
-    params = (UNITS, Param("activation", Activation(), "tanh", positional=True), *Recurrent.common)
+    params = (UNITS, Param("activation", Activation(), "tanh", positional=True), *Recurrent.common, TRAINABLE)
 
 
 class LSTM(Recurrent):
@@ -65,6 +65,7 @@ class LSTM(Recurrent):
         Param("recurrent_activation", Activation(), "sigmoid"),
         *Recurrent.common,
         Param("unit_forget_bias", Bool(), True, doc="initialise the forget gate's bias to 1"),
+        TRAINABLE,
     )
 
 
@@ -79,6 +80,7 @@ class GRU(Recurrent):
         Param("recurrent_activation", Activation(), "sigmoid"),
         *Recurrent.common,
         Param("reset_after", Bool(), True, doc="apply the reset gate after the recurrent product"),
+        TRAINABLE,
     )
 
     def bias_shape(self, a: Args) -> tuple[int, ...]:

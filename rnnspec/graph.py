@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rnnspec.errors import RnnspecError, Span
-from rnnspec.layers.base import Args, LayerNode, LayerType, Param, Tensor, ident_of, lookup, suggest
+from rnnspec.layers.base import Args, LayerNode, LayerType, Param, Tensor, ident_of, lookup, registry, suggest
 from rnnspec.shape import Shape
 from rnnspec.syntax import Arg, Call, Chain, Group, Ident, Literal, ModelDef, Stage, TupleLit, Value
 
@@ -110,6 +110,11 @@ def _convert(kind: LayerType, param: Param, value: Value, flags: dict[str, objec
         if close:
             err.message = f"'{word}' is neither a flag of {kind.name} nor a valid '{param.name}'"
             err.hint = close
+        elif word is not None and param.positional:
+            owners = [other.name for other in registry().values() if word in other.flag_table]
+            if owners:
+                err.message = f"{kind.name} has no flag '{word}', and '{word}' is not a valid '{param.name}'"
+                err.hint = f"'{word}' is a flag of {', '.join(owners)}"
         raise
 
 

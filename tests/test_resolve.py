@@ -53,7 +53,7 @@ EMB = "Embedding(100, 8)\n> "  # a first layer that implies the input, so the la
     (EMB + "Flatten(size=3)", "E201", 2, 11, "Flatten has no argument 'size'", "Flatten takes: nothing"),
     # wrong types
     (EMB + "LSTM(units=relu)", "E202", 2, 14, "'units' expects an integer >= 1, found 'relu'", None),
-    (EMB + "LSTM(true)", "E202", 2, 8, "'units' expects an integer >= 1, found 'true'", None),
+    (EMB + "LSTM(true)", "E202", 2, 8, "'units' expects an integer >= 1, found the boolean true", None),
     (EMB + "Dense(2.5)", "E202", 2, 9, "'units' expects an integer >= 1, found the number 2.5", None),
     (EMB + "Dense('3')", "E202", 2, 9, "found the string '3'", None),
     (EMB + "LSTM(3, return_sequences=1)", "E202", 2, 28, "'return_sequences' expects true or false", None),
@@ -85,6 +85,7 @@ EMB = "Embedding(100, 8)\n> "  # a first layer that implies the input, so the la
      "did you mean 'seq'?"),
     (EMB + "LSTM(32, tanh, sequ)", "E206", 2, 18, "LSTM takes 2 positional argument(s)", "did you mean 'seq'?"),
     (EMB + "GRU(32, tanh, backward)", "E206", 2, 17, "this one is extra", "did you mean 'backwards'?"),
+    (EMB + "Dense(3, seq)", "E203", 2, 12, "Dense has no flag 'seq'", "'seq' is a flag of SimpleRNN, LSTM, GRU"),
     # repeats
     (EMB + "LSTM(3, seq) x0 > LSTM(3)", "E207", 2, 16, "a repeat count must be at least 1, found x0", None),
     (EMB + "(LSTM(3, seq) > Dropout(0.1)) x 0", "E207", 2, 33, "at least 1", None),

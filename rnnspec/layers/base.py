@@ -73,12 +73,13 @@ def describe_value(value: Value) -> str:
     if isinstance(value, Literal):
         kind = {int: "the integer", float: "the number", str: "the string"}[type(value.value)]
         return f"{kind} {value.value!r}"
-    if isinstance(value, Ident):
-        return f"'{value.name}'"
     if isinstance(value, TupleLit):
         return "a tuple"
-    if isinstance(value, Call) and not value.has_parens:
-        return f"'{value.name}'"
+    word = ident_of(value)
+    if word in _TRUE | _FALSE:
+        return f"the boolean {word}"
+    if word is not None:
+        return f"'{word}'"
     return f"the layer {value.name}(...)"
 
 

@@ -44,14 +44,22 @@ class Recurrent(LayerType):
         return weights
 
 
-UNITS = Param("units", Int(min=1), positional=True, doc="size of the state")
+def signature(*own: Param, gated: bool) -> tuple[Param, ...]:
+    """Keras's recurrent constructor order: units, activation, [recurrent_activation], the shared arguments,
+    then the layer's own ones."""
+    head = (
+        Param("units", Int(min=1), positional=True, doc="size of the state"),
+        Param("activation", Activation(), "tanh", positional=True),
+    )
+    gate = (Param("recurrent_activation", Activation(), "sigmoid"),) if gated else ()
+    return (*head, *gate, *Recurrent.common, *own, TRAINABLE)
 
 
 class SimpleRNN(Recurrent):
     """h_t = activation(x_t W + h_{t-1} U + b)."""
 
     name = "SimpleRNN"
-    params = (UNITS, Param("activation", Activation(), "tanh", positional=True), *Recurrent.common, TRAINABLE)
+    params = signature(gated=False)
 
 
 class LSTM(Recurrent):
@@ -59,14 +67,8 @@ class LSTM(Recurrent):
 
     name = "LSTM"
     gates = 4
-    params = (
-        UNITS,
-        Param("activation", Activation(), "tanh", positional=True),
-        Param("recurrent_activation", Activation(), "sigmoid"),
-        *Recurrent.common,
-        Param("unit_forget_bias", Bool(), True, doc="initialise the forget gate's bias to 1"),
-        TRAINABLE,
-    )
+    params = signature(Param("unit_forget_bias", Bool(), True, doc="initialise the forget gate's bias to 1"),
+                       gated=True)
 
 
 class GRU(Recurrent):
@@ -74,14 +76,8 @@ class GRU(Recurrent):
 
     name = "GRU"
     gates = 3
-    params = (
-        UNITS,
-        Param("activation", Activation(), "tanh", positional=True),
-        Param("recurrent_activation", Activation(), "sigmoid"),
-        *Recurrent.common,
-        Param("reset_after", Bool(), True, doc="apply the reset gate after the recurrent product"),
-        TRAINABLE,
-    )
+    params = signature(Param("reset_after", Bool(), True, doc="apply the reset gate after the recurrent product"),
+                       gated=True)
 
     def bias_shape(self, a: Args) -> tuple[int, ...]:
         return (2, 3 * a.units) if a.reset_after else (3 * a.units,)

@@ -4,7 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rnnspec.errors import RnnspecError, Span
-from rnnspec.layers.base import Args, LayerNode, LayerType, Param, Tensor, ident_of, lookup, registry, suggest
+from rnnspec.layers.base import (
+    Args, LayerNode, LayerType, Param, Tensor, ident_of, lookup, registry, suggest,
+)
 from rnnspec.shape import Shape
 from rnnspec.syntax import Arg, Call, Chain, Group, Ident, Literal, ModelDef, Stage, TupleLit, Value
 
@@ -56,7 +58,7 @@ def resolve_call(call: Call) -> LayerNode:
     values: dict[str, Value] = {}
     spans: dict[str, Span] = {}
     flags = kind.flag_table
-    positional = [p for p in kind.params if p.positional]
+    positional = iter(kind.positional)
     extra: list[Value] = []
 
     def put(name: str, value: Value, span: Span, written: str | None = None) -> None:
@@ -72,11 +74,11 @@ def resolve_call(call: Call) -> LayerNode:
                 put(target, _flag_value(setting, arg), arg.span, flag)
             elif kind.varargs:
                 extra.append(arg.value)
-            elif positional:
-                param = positional.pop(0)
-                put(param.name, arg.value, arg.span)
             else:
-                raise _too_many(kind, arg)
+                param = next(positional, None)
+                if param is None:
+                    raise _too_many(kind, arg)
+                put(param.name, arg.value, arg.span)
         else:
             name = flags[arg.name][0] if arg.name in flags and kind.param(arg.name) is None else arg.name
             if kind.param(name) is None:
@@ -87,15 +89,12 @@ def resolve_call(call: Call) -> LayerNode:
     if kind.varargs and extra:
         put(kind.varargs, TupleLit(tuple(extra), extra[0].span.to(extra[-1].span)), extra[0].span.to(extra[-1].span))
 
-    args = Args()
-    for param in kind.params:
-        if param.name in values:
-            args[param.name] = _convert(kind, param, values[param.name], flags)
-        elif param.required:
-            raise RnnspecError("E204", f"{kind.name} is missing its argument '{param.name}'", call.span,
-                               _example(kind))
-        else:
-            args[param.name] = param.default
+    missing = next((name for name in kind.required if name not in values), None)
+    if missing is not None:
+        raise RnnspecError("E204", f"{kind.name} is missing its argument '{missing}'", call.span, _example(kind))
+    args = Args(kind.defaults)  # in signature order, as `rnnspec layers` and the Keras call list them
+    for name, value in values.items():
+        args[name] = _convert(kind, kind.param_table[name], value, flags)
     kind.validate(args, spans)
     return LayerNode(kind, args, call.span, spans)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from rnnspec.errors import RnnspecError, Span
 from rnnspec.graph import ModelGraph, lower
@@ -12,8 +13,7 @@ from rnnspec.syntax import Module
 BYTES_PER_PARAM = 4  # float32
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One layer as Keras's summary shows it; counts are the sums of its declared weights."""
 
     name: str
@@ -103,13 +103,20 @@ def infer_graph(graph: ModelGraph) -> ModelReport:
             return report
     report.input = x
     names: dict[str, int] = {}
+    # A repeat reuses one resolved node, so its copies that receive the same input need inferring only once.
+    known: dict[tuple[int, Tensor], tuple[Tensor, tuple[Weight, ...]]] = {}
     for node in graph.layers:
-        try:
-            out = node.kind.output(node.args, x)
-            weights = tuple(node.kind.weights(node.args, x.shape))
-        except ShapeError as err:
-            report.errors.append(_diagnose(err, node, report, x))
-            return report
+        key = (id(node), x)
+        if key in known:
+            out, weights = known[key]
+        else:
+            try:
+                out = node.kind.output(node.args, x)
+                weights = tuple(node.kind.weights(node.args, x.shape))
+            except ShapeError as err:
+                report.errors.append(_diagnose(err, node, report, x))
+                return report
+            known[key] = out, weights
         base = node.kind.keras_name
         seen = names.get(base, 0)
         names[base] = seen + 1

@@ -24,6 +24,16 @@ _KEYWORD_CONTEXT = _ELEMENT_END | {_START}
 _REGEX_ORDER = ("FLOAT", "INT", "STRING", "NAME")
 
 
+def _token(kind: str, value: str, pos: int, line: int, column: int, end_pos: int) -> Token:
+    """A one-line Lark token, filled in directly: `Token(...)` goes through a deprecation shim that costs
+    more than the rest of lexing."""
+    token = str.__new__(Token, value)
+    token.type, token.value, token.start_pos, token.end_pos = kind, value, pos, end_pos
+    token.line = token.end_line = line
+    token.column, token.end_column = column, column + len(value)
+    return token
+
+
 class SpecLexer(Lexer):
     def __init__(self, conf: LexerConf) -> None:
         patterns = {t.name: t.pattern for t in conf.terminals}
@@ -63,7 +73,7 @@ class SpecLexer(Lexer):
                 if kind == "NAME" and previous in _KEYWORD_CONTEXT and value in keywords:
                     kind = keywords[value]
                 column = pos - line_start + 1
-                yield Token(kind, value, pos, line, column, line, column + len(value), match.end())
+                yield _token(kind, value, pos, line, column, match.end())
                 previous = kind
             if newlines:
                 line += newlines

@@ -5,7 +5,6 @@ tested in test_resolve.py.
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
@@ -51,9 +50,9 @@ def shape(node: Any) -> Any:
     """A syntax tree without its spans and source text: what two spellings of the same model share."""
     if isinstance(node, Module):
         return tuple(shape(m) for m in node.models)
-    if dataclasses.is_dataclass(node) and not isinstance(node, Span):
+    if hasattr(node, "_fields") and not isinstance(node, Span):
         return (type(node).__name__,) + tuple(
-            shape(getattr(node, f.name)) for f in dataclasses.fields(node) if "span" not in f.name)
+            shape(getattr(node, name)) for name in node._fields if "span" not in name)
     if isinstance(node, tuple):
         return tuple(shape(item) for item in node)
     return node
@@ -403,7 +402,7 @@ def test_spans_of_a_lone_chain_and_of_repeats() -> None:
 
 def test_the_syntax_tree_is_frozen() -> None:
     model = parse("LSTM(3)").models[0]
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         model.name = "other"  # type: ignore[misc]
     assert isinstance(model, ModelDef) and isinstance(model.chain.stages[0], Stage)
     assert isinstance(first_call("F(a=1)").args[0], Arg)

@@ -23,8 +23,7 @@ class _Required:
 REQUIRED: Any = _Required()
 
 
-@dataclass(frozen=True)
-class Tensor:
+class Tensor(NamedTuple):
     """What flows between layers: a shape (batch first) and a dtype."""
 
     shape: Shape
@@ -342,9 +341,13 @@ class LayerType:
     def __init__(self) -> None:
         self.keras_name = snake_case(self.name)  # Keras's default layer name, computed once per type
         self.flag_table = self.all_flags()
+        self.param_table = {p.name: p for p in self.params}
+        self.positional = tuple(p for p in self.params if p.positional)
+        self.required = tuple(p.name for p in self.params if p.required)
+        self.defaults = {p.name: None if p.required else p.default for p in self.params}
 
     def param(self, name: str) -> Param | None:
-        return next((p for p in self.params if p.name == name), None)
+        return self.param_table.get(name)
 
     def all_flags(self) -> dict[str, tuple[str, Any]]:
         """Bare names accepted as positional flags: declared aliases plus every boolean parameter."""
@@ -410,10 +413,12 @@ def registry() -> Mapping[str, LayerType]:
 
 
 def lookup(name: str, span: Span) -> LayerType:
-    table = registry()
-    kind = table.get(name)
+    kind = _registry.get(name)
     if kind is None:
-        raise RnnspecError("E200", f"unknown layer '{name}'", span, suggest(name, table))
+        table = registry()  # the families register on import; look again before calling the name unknown
+        kind = table.get(name)
+        if kind is None:
+            raise RnnspecError("E200", f"unknown layer '{name}'", span, suggest(name, table))
     return kind
 
 

@@ -55,13 +55,18 @@ def _all(errors: list[RnnspecError]) -> RnnspecError:
 
 
 def compile(source: Source, backend: str = "keras", model: str | None = None, **options: Any) -> Any:
-    """A runnable model for one spec: `backend="keras"` gives a built `keras.Model`."""
+    """A runnable model for one spec: `backend="keras"` gives a built `keras.Model`, `backend="numpy"` a
+    `NumpyModel` (options: `seed=0` for its fresh weights, `dtype="float32"`)."""
     report = select(source, model)
     if backend == "keras":
         from rnnspec.backends.keras import build
 
         return build(report, **options)
-    raise RnnspecError("E501", f"unknown backend '{backend}'", hint="available: keras")
+    if backend == "numpy":
+        from rnnspec.backends.numpy import build as build_numpy
+
+        return build_numpy(report, **options)
+    raise RnnspecError("E501", f"unknown backend '{backend}'", hint="available: keras, numpy")
 
 
 __all__ = ["check", "compile", "parse", "select", "ModelGraph"]

@@ -1,0 +1,66 @@
+"""The kernel contract: one class per layer type, holding that layer's weights and its inference in NumPy.
+
+A kernel is built from the same resolved node and input shape as the checker's row, and takes its weights in
+the order the registry declares (`node.kind.weights`), which is Keras's order: loading from Keras is a zip.
+"""
+from __future__ import annotations
+
+from typing import Callable, ClassVar, Optional
+
+import numpy as np
+
+from rnnspec.layers.base import LayerNode, Weight
+from rnnspec.shape import Shape
+
+Array = np.ndarray
+Mask = Optional[np.ndarray]  # (batch, steps) booleans, True where a step is real
+
+_KERNELS: dict[str, type["Kernel"]] = {}
+
+
+class Kernel:
+    """Default: the identity, passing the mask on (Dropout and friends at inference)."""
+
+    layer_types: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in cls.layer_types:
+            _KERNELS[name] = cls
+
+    def __init__(self, node: LayerNode, input_shape: Shape, dtype: np.dtype) -> None:
+        self.node = node
+        self.a = node.args
+        self.input_shape = input_shape
+        self.dtype = dtype
+        self.specs: list[Weight] = node.kind.weights(node.args, input_shape)
+        self.params: list[Array] = []
+
+    def load(self, arrays: list[Array]) -> None:
+        """Take this layer's weights (already checked against `specs`) and precompute what forward needs."""
+        self.params = [np.ascontiguousarray(a, dtype=self.dtype) for a in arrays]
+        self.prepare()
+
+    def prepare(self) -> None:
+        """Derive fused or folded copies of the weights; called after every load."""
+
+    def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
+        return x, mask
+
+
+def make_kernel(node: LayerNode, input_shape: Shape, dtype: np.dtype) -> Kernel:
+    cls = _KERNELS.get(node.type_name)
+    if cls is None:
+        from rnnspec.errors import RnnspecError
+
+        raise RnnspecError("E501", f"the NumPy backend has no kernel for {node.type_name}", node.span)
+    return cls(node, input_shape, dtype)
+
+
+def kernels() -> dict[str, type[Kernel]]:
+    from rnnspec.backends.numpy import kernels as _  # noqa: F401  (importing registers every family)
+
+    return _KERNELS
+
+
+ActivationFn = Callable[[Array], Array]

@@ -1,0 +1,156 @@
+"""SimpleRNN, LSTM and GRU: the input projection of every step is one matrix product before the loop, so the
+loop holds only `h @ U` and the gate arithmetic; Bidirectional runs a forward and a reversed copy."""
+from __future__ import annotations
+
+import numpy as np
+
+from rnnspec.backends.numpy.activations import activation
+from rnnspec.backends.numpy.base import Array, Kernel, Mask, make_kernel
+from rnnspec.layers.base import Args, LayerNode
+
+
+class Recurrent(Kernel):
+    """The time loop and Keras's masking rules; subclasses give one step of the cell."""
+
+    zero_output_for_mask = False  # Keras: masked steps repeat the last output; Bidirectional forces zeros
+
+    def prepare(self) -> None:
+        a = self.a
+        self.units = a.units
+        self.act = activation(a.activation)
+        self.rec_act = activation(a.get("recurrent_activation", "linear"))
+        kernel, recurrent, *bias = self.params
+        self.kernel, self.recurrent = kernel, recurrent
+        self.input_bias, self.recurrent_bias = self.split_bias(bias[0] if bias else None)
+
+    def split_bias(self, bias: Array | None) -> tuple[Array | None, Array | None]:
+        return bias, None
+
+    def initial_state(self, batch: int) -> list[Array]:
+        return [np.zeros((batch, self.units), self.dtype)]
+
+    def step(self, projected: Array, state: list[Array]) -> tuple[Array, list[Array]]:
+        raise NotImplementedError
+
+    def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
+        batch, steps, features = x.shape
+        if self.a.go_backwards:
+            x = x[:, ::-1]
+        step_mask = None if mask is None else (mask[:, ::-1] if self.a.go_backwards else mask)
+        projected = (x.reshape(batch * steps, features) @ self.kernel).reshape(batch, steps, -1)
+        if self.input_bias is not None:
+            projected += self.input_bias
+        state = self.initial_state(batch)
+        output = np.zeros((batch, self.units), self.dtype)
+        sequence = np.empty((batch, steps, self.units), self.dtype) if self.a.return_sequences else None
+        for t in range(steps):
+            new_output, new_state = self.step(projected[:, t], state)
+            if step_mask is None:
+                output, state = new_output, new_state
+            else:
+                keep = step_mask[:, t, None]
+                state = [np.where(keep, n, s) for n, s in zip(new_state, state)]
+                fallback = np.zeros_like(new_output) if self.zero_output_for_mask else output
+                output = np.where(keep, new_output, fallback)
+                if not self.zero_output_for_mask:
+                    pass
+            if sequence is not None:
+                sequence[:, t] = output
+        if step_mask is not None and not self.zero_output_for_mask:
+            pass
+        if sequence is not None:
+            return sequence, mask
+        return (output if step_mask is None or not self.zero_output_for_mask else self._last_real(output, state)), None
+
+    def _last_real(self, output: Array, state: list[Array]) -> Array:
+        return output
+
+
+class SimpleRNN(Recurrent):
+    layer_types = ("SimpleRNN",)
+
+    def step(self, projected: Array, state: list[Array]) -> tuple[Array, list[Array]]:
+        h = self.act(projected + state[0] @ self.recurrent)
+        return h, [h]
+
+
+class LSTM(Recurrent):
+    """Gates i, f, c, o in one fused product: `z = x W + h U + b`."""
+
+    layer_types = ("LSTM",)
+
+    def initial_state(self, batch: int) -> list[Array]:
+        return [np.zeros((batch, self.units), self.dtype), np.zeros((batch, self.units), self.dtype)]
+
+    def step(self, projected: Array, state: list[Array]) -> tuple[Array, list[Array]]:
+        h, c = state
+        u = self.units
+        z = projected + h @ self.recurrent
+        i = self.rec_act(z[:, :u])
+        f = self.rec_act(z[:, u:2 * u])
+        c = f * c + i * self.act(z[:, 2 * u:3 * u])
+        o = self.rec_act(z[:, 3 * u:])
+        h = o * self.act(c)
+        return h, [h, c]
+
+
+class GRU(Recurrent):
+    """Gates z, r, h; with reset_after the reset gate scales `h U_h + b_h` (two biases), else `h` first."""
+
+    layer_types = ("GRU",)
+
+    def split_bias(self, bias: Array | None) -> tuple[Array | None, Array | None]:
+        if bias is not None and self.a.reset_after:
+            return bias[0], bias[1]
+        return bias, None
+
+    def step(self, projected: Array, state: list[Array]) -> tuple[Array, list[Array]]:
+        (h,) = state
+        u = self.units
+        if self.a.reset_after:
+            inner = h @ self.recurrent
+            if self.recurrent_bias is not None:
+                inner += self.recurrent_bias
+            z = self.rec_act(projected[:, :u] + inner[:, :u])
+            r = self.rec_act(projected[:, u:2 * u] + inner[:, u:2 * u])
+            hh = self.act(projected[:, 2 * u:] + r * inner[:, 2 * u:])
+        else:
+            inner = h @ self.recurrent[:, :2 * u]
+            z = self.rec_act(projected[:, :u] + inner[:, :u])
+            r = self.rec_act(projected[:, u:2 * u] + inner[:, u:])
+            hh = self.act(projected[:, 2 * u:] + (r * h) @ self.recurrent[:, 2 * u:])
+        h = z * h + (1 - z) * hh
+        return h, [h]
+
+
+class Bidirectional(Kernel):
+    """The layer forwards and a copy with go_backwards; a returned sequence of the copy is flipped back."""
+
+    layer_types = ("Bidirectional",)
+
+    def __init__(self, node: LayerNode, input_shape: tuple, dtype: np.dtype) -> None:
+        super().__init__(node, input_shape, dtype)
+        inner = node.args.layer
+        backward = LayerNode(inner.kind, Args({**inner.args, "go_backwards": True}), inner.span, inner.arg_spans)
+        self.halves = [make_kernel(inner, input_shape, dtype), make_kernel(backward, input_shape, dtype)]
+        for half in self.halves:
+            half.zero_output_for_mask = bool(inner.args.return_sequences)  # type: ignore[attr-defined]
+
+    def prepare(self) -> None:
+        n = len(self.params) // 2
+        self.halves[0].load(self.params[:n])
+        self.halves[1].load(self.params[n:])
+
+    def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
+        y, out_mask = self.halves[0].forward(x, mask)
+        y_rev, _ = self.halves[1].forward(x, mask)
+        if self.a.layer.args.return_sequences:
+            y_rev = y_rev[:, ::-1]
+        mode = self.a.merge_mode
+        if mode == "concat":
+            return np.concatenate([y, y_rev], axis=-1), out_mask
+        if mode == "sum":
+            return y + y_rev, out_mask
+        if mode == "ave":
+            return (y + y_rev) / 2, out_mask
+        return y * y_rev, out_mask

@@ -48,22 +48,18 @@ class Recurrent(Kernel):
             if step_mask is None:
                 output, state = new_output, new_state
             else:
+                # Keras: a masked step keeps the state; its output repeats the previous one (zeros inside
+                # Bidirectional). The last output is then that of the last real step.
                 keep = step_mask[:, t, None]
-                state = [np.where(keep, n, s) for n, s in zip(new_state, state)]
-                fallback = np.zeros_like(new_output) if self.zero_output_for_mask else output
-                output = np.where(keep, new_output, fallback)
-                if not self.zero_output_for_mask:
-                    pass
+                state = [np.where(keep, new, old) for new, old in zip(new_state, state)]
+                if self.zero_output_for_mask and sequence is not None:
+                    sequence[:, t] = np.where(keep, new_output, 0)
+                    output = np.where(keep, new_output, output)
+                    continue
+                output = np.where(keep, new_output, output)
             if sequence is not None:
                 sequence[:, t] = output
-        if step_mask is not None and not self.zero_output_for_mask:
-            pass
-        if sequence is not None:
-            return sequence, mask
-        return (output if step_mask is None or not self.zero_output_for_mask else self._last_real(output, state)), None
-
-    def _last_real(self, output: Array, state: list[Array]) -> Array:
-        return output
+        return (sequence, mask) if sequence is not None else (output, None)
 
 
 class SimpleRNN(Recurrent):

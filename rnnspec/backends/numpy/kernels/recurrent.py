@@ -22,6 +22,7 @@ class Recurrent(Kernel):
         kernel, recurrent, *bias = self.params
         self.kernel, self.recurrent = kernel, recurrent
         self.input_bias, self.recurrent_bias = self.split_bias(bias[0] if bias else None)
+        self.fast = self.prepare_fast()
 
     def split_bias(self, bias: Array | None) -> tuple[Array | None, Array | None]:
         return bias, None
@@ -32,17 +33,30 @@ class Recurrent(Kernel):
     def step(self, projected: Array, state: list[Array]) -> tuple[Array, list[Array]]:
         raise NotImplementedError
 
+    def prepare_fast(self) -> tuple[Array, Array | None] | None:
+        """(kernel, input bias) for `run_fast`, or None where only the general step applies."""
+        return None
+
+    def run_fast(self, projected: Array, sequence: Array | None) -> Array:
+        """The unmasked loop with preallocated buffers and as few NumPy calls per step as the cell allows."""
+        raise NotImplementedError
+
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
         batch, steps, features = x.shape
         if self.a.go_backwards:
             x = x[:, ::-1]
+        fast = self.fast if mask is None else None
+        kernel, bias = fast or (self.kernel, self.input_bias)
+        projected = np.matmul(x.reshape(batch * steps, features), kernel).reshape(batch, steps, -1)
+        if bias is not None:
+            projected += bias
+        sequence = np.empty((batch, steps, self.units), self.dtype) if self.a.return_sequences else None
+        if fast is not None:
+            last = self.run_fast(projected, sequence)
+            return (sequence, mask) if sequence is not None else (last, None)
         step_mask = None if mask is None else (mask[:, ::-1] if self.a.go_backwards else mask)
-        projected = (x.reshape(batch * steps, features) @ self.kernel).reshape(batch, steps, -1)
-        if self.input_bias is not None:
-            projected += self.input_bias
         state = self.initial_state(batch)
         output = np.zeros((batch, self.units), self.dtype)
-        sequence = np.empty((batch, steps, self.units), self.dtype) if self.a.return_sequences else None
         for t in range(steps):
             new_output, new_state = self.step(projected[:, t], state)
             if step_mask is None:
@@ -69,6 +83,22 @@ class SimpleRNN(Recurrent):
         h = self.act(projected + state[0] @ self.recurrent)
         return h, [h]
 
+    def prepare_fast(self) -> tuple[Array, Array | None] | None:
+        return (self.kernel, self.input_bias) if self.a.activation == "tanh" else None
+
+    def run_fast(self, projected: Array, sequence: Array | None) -> Array:
+        batch, steps, _ = projected.shape
+        h = np.zeros((batch, self.units), self.dtype)
+        z = np.empty_like(h)
+        recurrent = self.recurrent
+        for t in range(steps):
+            np.matmul(h, recurrent, out=z)
+            z += projected[:, t]
+            np.tanh(z, out=h)
+            if sequence is not None:
+                sequence[:, t] = h
+        return h
+
 
 class LSTM(Recurrent):
     """Gates i, f, c, o in one fused product: `z = x W + h U + b`."""
@@ -88,6 +118,42 @@ class LSTM(Recurrent):
         o = self.rec_act(z[:, 3 * u:])
         h = o * self.act(c)
         return h, [h, c]
+
+    def prepare_fast(self) -> tuple[Array, Array | None] | None:
+        """Gates reordered to i, f, o, g with i, f, o scaled by 1/2, so that one tanh serves all four:
+        sigmoid(z) = tanh(z/2)/2 + 1/2."""
+        if (self.a.activation, self.a.recurrent_activation) != ("tanh", "sigmoid"):
+            return None
+        u = self.units
+        order = np.r_[0:2 * u, 3 * u:4 * u, 2 * u:3 * u]
+        scale = np.r_[np.full(3 * u, 0.5), np.ones(u)].astype(self.dtype)
+        self.fast_recurrent = np.ascontiguousarray(self.recurrent[:, order] * scale)
+        bias = None if self.input_bias is None else self.input_bias[order] * scale
+        return np.ascontiguousarray(self.kernel[:, order] * scale), bias
+
+    def run_fast(self, projected: Array, sequence: Array | None) -> Array:
+        batch, steps, _ = projected.shape
+        u = self.units
+        h = np.zeros((batch, u), self.dtype)
+        c = np.zeros_like(h)
+        tmp = np.empty_like(h)
+        z = np.empty((batch, 4 * u), self.dtype)
+        ifo, i, f, o, g = z[:, :3 * u], z[:, :u], z[:, u:2 * u], z[:, 2 * u:3 * u], z[:, 3 * u:]
+        recurrent = self.fast_recurrent
+        for t in range(steps):
+            np.matmul(h, recurrent, out=z)
+            z += projected[:, t]
+            np.tanh(z, out=z)
+            ifo *= 0.5
+            ifo += 0.5
+            c *= f
+            np.multiply(i, g, out=tmp)
+            c += tmp
+            np.tanh(c, out=tmp)
+            np.multiply(o, tmp, out=h)
+            if sequence is not None:
+                sequence[:, t] = h
+        return h
 
 
 class GRU(Recurrent):
@@ -117,6 +183,51 @@ class GRU(Recurrent):
             hh = self.act(projected[:, 2 * u:] + (r * h) @ self.recurrent[:, 2 * u:])
         h = z * h + (1 - z) * hh
         return h, [h]
+
+    def prepare_fast(self) -> tuple[Array, Array | None] | None:
+        """reset_after (Keras's default) with tanh/sigmoid: z and r scaled by 1/2 for the one-tanh sigmoid, and
+        their recurrent biases folded into the input projection (they are plain sums)."""
+        a = self.a
+        if (a.activation, a.recurrent_activation, a.reset_after) != ("tanh", "sigmoid", True):
+            return None
+        u = self.units
+        scale = np.r_[np.full(2 * u, 0.5), np.ones(u)].astype(self.dtype)
+        self.fast_recurrent = np.ascontiguousarray(self.recurrent * scale)
+        self.fast_recurrent_bias = None if self.recurrent_bias is None else self.recurrent_bias[2 * u:].copy()
+        bias = None
+        if self.input_bias is not None:
+            folded = self.input_bias.copy()
+            folded[:2 * u] += self.recurrent_bias[:2 * u]  # type: ignore[index]
+            bias = folded * scale
+        return np.ascontiguousarray(self.kernel * scale), bias
+
+    def run_fast(self, projected: Array, sequence: Array | None) -> Array:
+        batch, steps, _ = projected.shape
+        u = self.units
+        h = np.zeros((batch, u), self.dtype)
+        hh = np.empty_like(h)
+        inner = np.empty((batch, 3 * u), self.dtype)
+        gates = np.empty((batch, 2 * u), self.dtype)
+        z, r, inner_h = gates[:, :u], gates[:, u:], inner[:, 2 * u:]
+        recurrent, recurrent_bias = self.fast_recurrent, self.fast_recurrent_bias
+        for t in range(steps):
+            xp = projected[:, t]
+            np.matmul(h, recurrent, out=inner)
+            np.add(xp[:, :2 * u], inner[:, :2 * u], out=gates)
+            np.tanh(gates, out=gates)
+            gates *= 0.5
+            gates += 0.5
+            if recurrent_bias is not None:
+                inner_h += recurrent_bias
+            np.multiply(r, inner_h, out=hh)
+            hh += xp[:, 2 * u:]
+            np.tanh(hh, out=hh)
+            h -= hh          # h = hh + z * (h - hh)
+            h *= z
+            h += hh
+            if sequence is not None:
+                sequence[:, t] = h
+        return h
 
 
 class Bidirectional(Kernel):

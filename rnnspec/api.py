@@ -61,7 +61,10 @@ def compile(source: Source, backend: str = "keras", model: str | None = None, **
     if backend == "keras":
         from rnnspec.backends.keras import build
 
-        return build(report, **options)
+        if options:
+            raise RnnspecError("E501", f"the Keras backend takes no options, got: {', '.join(sorted(options))}",
+                               hint="seed and dtype are options of backend='numpy'")
+        return build(report)
     if backend == "numpy":
         from rnnspec.backends.numpy import build as build_numpy
 

@@ -55,6 +55,7 @@ class ModelReport:
     rows: list[Row] = field(default_factory=list)
     errors: list[RnnspecError] = field(default_factory=list)
     graph: ModelGraph | None = None
+    source: str | None = None  # the text of the file or expression the model was written in
 
     @property
     def ok(self) -> bool:
@@ -175,6 +176,7 @@ def check_module(module: Module) -> list[ModelReport]:
     seen: dict[str, Span] = {}
     for model in module.models:
         report = infer_graph(lower(model))
+        report.source = module.source
         if model.name in seen:
             first = seen[model.name]
             report.errors.insert(0, RnnspecError("E208", f"a model named '{model.name}' is already defined "

@@ -21,6 +21,7 @@ class NumpyModel:
         if report.input is None or report.errors:
             raise RnnspecError("E501", f"model '{report.name}' did not check; fix its errors first", report.span)
         self.report = report
+        self.source = report.source  # the spec text, kept so that save_npz can store it
         self.name = report.name
         self.dtype = np.dtype(dtype)
         self.layers: list[Kernel] = [make_kernel(r.node, r.input_shape, self.dtype) for r in report.rows]

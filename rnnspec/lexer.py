@@ -46,36 +46,40 @@ class SpecLexer(Lexer):
             (name for name, p in patterns.items() if p.type == "str" and name not in self.keywords.values()),
             key=lambda name: -len(patterns[name].value),
         )
-        head = [*conf.ignore, *symbols]
+        # Whitespace and comments are skipped by the same match that finds the next token.
+        skip = "(?:" + "|".join(patterns[n].to_regexp() for n in conf.ignore) + ")*"
         tail = list(_REGEX_ORDER)
 
         def master(names: list[str]) -> re.Pattern[str]:
-            return re.compile("|".join(f"(?P<{n}>{patterns[n].to_regexp()})" for n in names))
+            tokens = "|".join(f"(?P<{n}>{patterns[n].to_regexp()})" for n in names)
+            return re.compile(f"{skip}(?:{tokens})?")
 
-        self.after_element = master(head + ["REPEAT"] + tail)
-        self.elsewhere = master(head + tail)
-        self.ignore = frozenset(conf.ignore)
+        self.after_element = master(symbols + ["REPEAT"] + tail)
+        self.elsewhere = master(symbols + tail)
 
     def lex(self, text: str, *_: object) -> Iterator[Token]:  # type: ignore[override]
         if not isinstance(text, str):  # Lark passes a LexerState
             text = text.text.text if hasattr(text.text, "text") else text.text
         pos, line, line_start, end = 0, 1, 0, len(text)
         previous = _START
-        keywords, ignore = self.keywords, self.ignore
-        while pos < end:
+        keywords = self.keywords
+        while True:
             regex = self.after_element if previous in _ELEMENT_END else self.elsewhere
             match = regex.match(text, pos)
-            if match is None:
-                raise UnexpectedCharacters(text, pos, line, pos - line_start + 1)
-            kind, value = match.lastgroup, match.group()
-            newlines = value.count("\n")
-            if kind not in ignore:
-                if kind == "NAME" and previous in _KEYWORD_CONTEXT and value in keywords:
-                    kind = keywords[value]
-                column = pos - line_start + 1
-                yield _token(kind, value, pos, line, column, match.end())
-                previous = kind
-            if newlines:
-                line += newlines
-                line_start = pos + value.rfind("\n") + 1
-            pos = match.end()
+            kind = match.lastgroup  # type: ignore[union-attr]
+            start = match.start(kind) if kind else match.end()  # type: ignore[union-attr]
+            if start != pos:  # skipped whitespace or comments: count their lines
+                newlines = text.count("\n", pos, start)
+                if newlines:
+                    line += newlines
+                    line_start = text.rfind("\n", pos, start) + 1
+            if kind is None:
+                if start >= end:
+                    return
+                raise UnexpectedCharacters(text, start, line, start - line_start + 1)
+            value = match.group(kind)  # type: ignore[union-attr]
+            if kind == "NAME" and previous in _KEYWORD_CONTEXT and value in keywords:
+                kind = keywords[value]
+            pos = match.end()  # type: ignore[union-attr]
+            yield _token(kind, value, start, line, start - line_start + 1, pos)
+            previous = kind

@@ -95,8 +95,9 @@ class ToSyntax(Transformer):
         return Call(str(name), (), _span(name), _span(name), False)
 
     def call(self, children: list) -> Call:
-        name, _lpar, args, rpar = children
-        return Call(str(name), tuple(args or ()), _span(name, rpar), _span(name), True)
+        name, rpar = children[0], children[-1]
+        args = children[2] if len(children) == 4 else ()
+        return Call(str(name), tuple(args), _span(name, rpar), _span(name), True)
 
     def args(self, children: list) -> list[Arg]:
         return children
@@ -124,7 +125,6 @@ class ToSyntax(Transformer):
 
     def tuple(self, children: list) -> TupleLit:
         lpar, *items, rpar = children
-        items = [i for i in items if i is not None]
         return TupleLit(tuple(items), _span(lpar, rpar))
 
     def assertion(self, children: list) -> Assertion:
@@ -140,7 +140,7 @@ def _parser() -> Lark:
         parser="lalr",
         lexer=SpecLexer,
         transformer=ToSyntax(),
-        maybe_placeholders=True,
+        maybe_placeholders=False,  # optional parts are simply absent: cheaper reductions
         cache=True,
     )
 

@@ -72,12 +72,9 @@ class ToSyntax(Transformer):
         note = next((c for c in children[1:] if isinstance(c, TupleLit)), None)
         return Stage(element, repeat, note, element.span.to(children[-1].span))
 
-    def element(self, children: list) -> Call:
-        return children[0]
-
-    def group(self, children: list) -> Group:
-        lpar, chain, rpar = children
-        return Group(chain, _span(lpar, rpar))
+    def group_stage(self, children: list) -> Stage:
+        lpar, chain, rpar, *rest = children
+        return self.stage([Group(chain, _span(lpar, rpar)), *rest])
 
     def repeat(self, children: list) -> Repeat:
         token = children[0]
@@ -102,9 +99,18 @@ class ToSyntax(Transformer):
     def args(self, children: list) -> list[Arg]:
         return children
 
-    def arg(self, children: list) -> Arg:
+    def value_arg(self, children: list) -> Arg:
         value = children[0]
         return Arg(None, value, value.span)
+
+    def int_arg(self, children: list) -> Arg:
+        return self.value_arg([self.int_value(children)])
+
+    def float_arg(self, children: list) -> Arg:
+        return self.value_arg([self.float_value(children)])
+
+    def string_arg(self, children: list) -> Arg:
+        return self.value_arg([self.string_value(children)])
 
     def kwarg(self, children: list) -> Arg:
         name, value = children

@@ -61,33 +61,34 @@ def resolve_call(call: Call) -> LayerNode:
     positional = iter(kind.positional)
     extra: list[Value] = []
 
-    def put(name: str, value: Value, span: Span, written: str | None = None) -> None:
-        if name in values:
-            raise _twice(kind, name, written, spans[name], span)
-        values[name], spans[name] = value, span
-
     for arg in call.args:
-        if arg.name is None:
+        written = arg.name
+        if written is None:
             flag = ident_of(arg.value)
             if flag in flags:
-                target, setting = flags[flag]
-                put(target, _flag_value(setting, arg), arg.span, flag)
+                name, setting = flags[flag]
+                value, written = _flag_value(setting, arg), flag
             elif kind.varargs:
                 extra.append(arg.value)
+                continue
             else:
                 param = next(positional, None)
                 if param is None:
                     raise _too_many(kind, arg)
-                put(param.name, arg.value, arg.span)
+                name, value = param.name, arg.value
         else:
-            name = flags[arg.name][0] if arg.name in flags and kind.param(arg.name) is None else arg.name
-            if kind.param(name) is None:
+            name = flags[written][0] if written in flags and written not in kind.param_table else written
+            if name not in kind.param_table:
                 names = [p.name for p in kind.params] + list(kind.flags)
-                raise RnnspecError("E201", f"{kind.name} has no argument '{arg.name}'", arg.name_span,
-                                   suggest(arg.name, names) or f"{kind.name} takes: {', '.join(names) or 'nothing'}")
-            put(name, arg.value, arg.span, arg.name)
+                raise RnnspecError("E201", f"{kind.name} has no argument '{written}'", arg.name_span,
+                                   suggest(written, names) or f"{kind.name} takes: {', '.join(names) or 'nothing'}")
+            value = arg.value
+        if name in values:
+            raise _twice(kind, name, written, spans[name], arg.span)
+        values[name], spans[name] = value, arg.span
     if kind.varargs and extra:
-        put(kind.varargs, TupleLit(tuple(extra), extra[0].span.to(extra[-1].span)), extra[0].span.to(extra[-1].span))
+        whole = extra[0].span.to(extra[-1].span)
+        values[kind.varargs], spans[kind.varargs] = TupleLit(tuple(extra), whole), whole
 
     missing = next((name for name in kind.required if name not in values), None)
     if missing is not None:
@@ -210,10 +211,9 @@ def _lower_chain(chain: Chain, graph: ModelGraph, top: bool) -> None:
             if start + count * len(body) > MAX_LAYERS:
                 raise RnnspecError("E207", f"this repeat expands the model past {MAX_LAYERS:,} layers",
                                    stage.repeat.span if stage.repeat else stage.span)
-            for i in range(count):
-                offset = len(graph.layers)
-                graph.layers.extend(body)
+            for offset in range(start, start + count * len(body), len(body)) if notes else ():
                 graph.notes.extend(ShapeNote(n.index + offset, n.shape, n.span) for n in notes)
+            graph.layers.extend(body * count if count > 1 else body)
             if stage.shape_note is not None:
                 shape = shape_literal(stage.shape_note, "a layer's shape note")
                 graph.notes.append(ShapeNote(len(graph.layers) - 1, shape, stage.shape_note.span))

@@ -155,6 +155,8 @@ def _check_assertions(graph: ModelGraph, report: ModelReport) -> None:
                 f"but the spec says {format_shape(note.shape)}", note.span,
                 "shapes are written batch first, e.g. (None, 32)" if len(note.shape) != len(row.output_shape)
                 else None))
+    if not graph.assertions:
+        return
     actual = {"params": report.total, "trainable": report.trainable, "non_trainable": report.non_trainable}
     for assertion in graph.assertions:
         if assertion.kind == "shape":

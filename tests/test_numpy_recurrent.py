@@ -81,6 +81,18 @@ def test_whole_model_equals_keras_and_keeps_float32() -> None:
     np.testing.assert_allclose(out, keras_model.predict(x, verbose=0), atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("batch", [1, 40])  # 40 x 4 x 32 gate values per step: the LSTM's large-step form
+def test_fast_loops_at_small_and_large_steps(batch: int) -> None:
+    report = rnnspec.select("Input(5, 3) > LSTM(32, seq) > GRU(32, seq) > SimpleRNN(32)")
+    keras_model = rnnspec.compile(report)
+    rng = np.random.default_rng(5)
+    keras_model.set_weights([rng.normal(scale=0.3, size=w.shape).astype("float32") for w in keras_model.get_weights()])
+    model = rnnspec.compile(report, backend="numpy")
+    model.set_weights(keras_model.get_weights())
+    x = rng.normal(size=(batch, 5, 3)).astype("float32")
+    np.testing.assert_allclose(model(x), keras_model.predict(x, verbose=0), atol=1e-5, rtol=1e-5)
+
+
 def test_float64_on_request() -> None:
     report = rnnspec.select("Input(4, 2) > GRU(3)")
     model = rnnspec.compile(report, backend="numpy", dtype="float64")

@@ -9,6 +9,9 @@ from rnnspec.backends.numpy.base import Array, Kernel, Mask, make_kernel
 from rnnspec.layers.base import Args, LayerNode
 
 
+SMALL_STEP = 4096  # gate values per step up to which fewer NumPy calls beat faster arithmetic (see LSTM)
+
+
 class Recurrent(Kernel):
     """The time loop and Keras's masking rules; subclasses give one step of the cell."""
 
@@ -37,7 +40,11 @@ class Recurrent(Kernel):
         """(kernel, input bias) for `run_fast`, or None where only the general step applies."""
         return None
 
-    def run_fast(self, projected: Array, sequence: Array | None) -> Array:
+    def fast_for(self, batch: int) -> tuple | None:
+        """The fast loop's plan for this batch size, projection kernel and bias first (see LSTM), or None."""
+        return self.fast
+
+    def run_fast(self, projected: Array, sequence: Array | None, plan: tuple) -> Array:
         """The unmasked loop with preallocated buffers and as few NumPy calls per step as the cell allows."""
         raise NotImplementedError
 
@@ -45,15 +52,15 @@ class Recurrent(Kernel):
         batch, steps, features = x.shape
         if self.a.go_backwards:
             x = x[:, ::-1]
-        fast = self.fast if mask is None else None
-        kernel, bias = fast or (self.kernel, self.input_bias)
+        fast = self.fast_for(batch) if mask is None else None
+        kernel, bias = fast[:2] if fast else (self.kernel, self.input_bias)
         projected = np.matmul(x.reshape(batch * steps, features), kernel).reshape(batch, steps, -1)
         if bias is not None:
             projected += bias
         sequence = np.empty((batch, steps, self.units), self.dtype) if self.a.return_sequences else None
         if fast is not None:
             with np.errstate(over="ignore"):  # exp(large) = inf in a fast loop gives the exact limits 0 and -1
-                last = self.run_fast(projected, sequence)
+                last = self.run_fast(projected, sequence, fast)
             return (sequence, mask) if sequence is not None else (last, None)
         step_mask = None if mask is None else (mask[:, ::-1] if self.a.go_backwards else mask)
         state = self.initial_state(batch)
@@ -87,7 +94,7 @@ class SimpleRNN(Recurrent):
     def prepare_fast(self) -> tuple[Array, Array | None] | None:
         return (self.kernel, self.input_bias) if self.a.activation == "tanh" else None
 
-    def run_fast(self, projected: Array, sequence: Array | None) -> Array:
+    def run_fast(self, projected: Array, sequence: Array | None, plan: tuple) -> Array:
         batch, steps, _ = projected.shape
         h = np.zeros((batch, self.units), self.dtype)
         z = np.empty_like(h)
@@ -121,35 +128,54 @@ class LSTM(Recurrent):
         return h, [h, c]
 
     def prepare_fast(self) -> tuple[Array, Array | None] | None:
-        """Gates reordered to i, f, o, g and scaled so that one exp serves all four: with the i, f, o columns
-        negated and the g columns times -2, `s = 1 / (1 + exp(z'))` is sigmoid for i, f, o and
-        (tanh(z) + 1) / 2 for g. NumPy's float32 exp is much faster than its tanh."""
+        """Gates reordered to i, f, o, g and scaled so that one transcendental call serves all four, in two forms.
+
+        exp form: i, f, o negated and g times -2, so `s = 1 / (1 + exp(z'))` is sigmoid for i, f, o and
+        (tanh(g) + 1) / 2 for g; NumPy's float32 exp is much faster than its tanh, which wins on large steps.
+        tanh form: i, f, o halved, so sigmoid = tanh(z/2)/2 + 1/2 and g is tanh as it is; two NumPy calls
+        fewer per step, which wins on small steps where each call's overhead outweighs its arithmetic.
+        """
         if (self.a.activation, self.a.recurrent_activation) != ("tanh", "sigmoid"):
             return None
         u = self.units
         order = np.r_[0:2 * u, 3 * u:4 * u, 2 * u:3 * u]
-        scale = np.r_[np.full(3 * u, -1.0), np.full(u, -2.0)].astype(self.dtype)
-        self.fast_recurrent = np.ascontiguousarray(self.recurrent[:, order] * scale)
-        bias = None if self.input_bias is None else self.input_bias[order] * scale
-        return np.ascontiguousarray(self.kernel[:, order] * scale), bias
+        self.forms = {}
+        for form, gate_scale, cell_scale in (("exp", -1.0, -2.0), ("tanh", 0.5, 1.0)):
+            scale = np.r_[np.full(3 * u, gate_scale), np.full(u, cell_scale)].astype(self.dtype)
+            bias = None if self.input_bias is None else self.input_bias[order] * scale
+            self.forms[form] = (np.ascontiguousarray(self.kernel[:, order] * scale), bias,
+                                np.ascontiguousarray(self.recurrent[:, order] * scale))
+        return self.forms["exp"][:2]
 
-    def run_fast(self, projected: Array, sequence: Array | None) -> Array:
+    def fast_for(self, batch: int) -> tuple | None:
+        if self.fast is None:
+            return None
+        form = "tanh" if batch * 4 * self.units <= SMALL_STEP else "exp"
+        return (*self.forms[form], form)
+
+    def run_fast(self, projected: Array, sequence: Array | None, plan: tuple) -> Array:
         batch, steps, _ = projected.shape
         u = self.units
         h = np.zeros((batch, u), self.dtype)
         c = np.zeros_like(h)
         tmp = np.empty_like(h)
         z = np.empty((batch, 4 * u), self.dtype)
-        i, f, o, g = z[:, :u], z[:, u:2 * u], z[:, 2 * u:3 * u], z[:, 3 * u:]
-        recurrent = self.fast_recurrent
+        ifo, i, f, o, g = z[:, :3 * u], z[:, :u], z[:, u:2 * u], z[:, 2 * u:3 * u], z[:, 3 * u:]
+        _, _, recurrent, form = plan
+        exp_form = form == "exp"
         for t in range(steps):
             np.matmul(h, recurrent, out=z)
             z += projected[:, t]
-            np.exp(z, out=z)
-            z += 1
-            np.reciprocal(z, out=z)
-            g *= 2
-            g -= 1
+            if exp_form:
+                np.exp(z, out=z)
+                z += 1
+                np.reciprocal(z, out=z)
+                g *= 2
+                g -= 1
+            else:
+                np.tanh(z, out=z)
+                ifo *= 0.5
+                ifo += 0.5
             c *= f
             np.multiply(i, g, out=tmp)
             c += tmp
@@ -206,7 +232,7 @@ class GRU(Recurrent):
             bias = folded * scale
         return np.ascontiguousarray(self.kernel * scale), bias
 
-    def run_fast(self, projected: Array, sequence: Array | None) -> Array:
+    def run_fast(self, projected: Array, sequence: Array | None, plan: tuple) -> Array:
         batch, steps, _ = projected.shape
         u = self.units
         h = np.zeros((batch, u), self.dtype)

@@ -11,7 +11,9 @@ import click
 from rnnspec.errors import RnnspecError
 from rnnspec.infer import ModelReport, check_module
 from rnnspec.parser import parse
-from rnnspec.render import JSON_SCHEMA_VERSION, format_error, pass_line, report_json, summary_table
+from rnnspec.render import (
+    JSON_SCHEMA_VERSION, format_error, github_annotation, pass_line, report_json, summary_table,
+)
 from rnnspec.shape import format_shape
 
 EXIT_OK, EXIT_SPEC, EXIT_USAGE = 0, 1, 2
@@ -100,7 +102,8 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("-e", "--expr", "exprs", multiple=True, metavar="SPEC", help="Check a spec given on the command line.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
+              help="text for people, json for programs, github for workflow annotations.")
 def check(paths: tuple[str, ...], exprs: tuple[str, ...], fmt: str) -> None:
     """Check every model and assertion in PATHS (files, or directories searched for *.rnn)."""
     if not paths and not exprs:
@@ -116,9 +119,13 @@ def check(paths: tuple[str, ...], exprs: tuple[str, ...], fmt: str) -> None:
             for report in result.reports:
                 models += 1
                 failed += not report.ok
-                if report.ok:
+                if report.ok and fmt == "text":
                     click.echo(pass_line(report))
-            _echo_errors(result)
+            if fmt == "github":
+                for error in result.all_errors:
+                    click.echo(github_annotation(error, result.path))
+            else:
+                _echo_errors(result)
         errors = sum(len(r.all_errors) for r in results)
         click.echo(f"checked {models} model(s) in {len(results)} source(s): {models - failed} ok, "
                    f"{errors} error(s)")

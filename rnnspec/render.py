@@ -40,6 +40,24 @@ def format_error(error: RnnspecError, source: str | None, color: bool = False) -
     return "\n".join(lines)
 
 
+def _escape(text: str, property_value: bool = False) -> str:
+    """GitHub workflow-command escaping (`%`, newlines; in properties also `:` and `,`)."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
+
+
+def github_annotation(error: RnnspecError, path: str) -> str:
+    """`::error file=...,line=...,col=...::message` for GitHub Actions, hint appended to the message."""
+    span = error.span
+    props = [f"file={_escape(span.path if span else path, True)}"]
+    if span is not None:
+        props += [f"line={span.line}", f"col={span.column}", f"endLine={span.end_line}",
+                  f"endColumn={span.end_column}"]
+    props.append(f"title={_escape(f'rnnspec {error.code}', True)}")
+    message = error.message + (f" (hint: {error.hint})" if error.hint else "")
+    return f"::{error.severity} {','.join(props)}::{_escape(message)}"
+
+
 def pass_line(report: ModelReport) -> str:
     """`path:line: ok NAME  output (None, 32)  322,080 params`: one line per passing model."""
     shape = format_shape(report.output) if report.output is not None else "?"

@@ -152,3 +152,31 @@ def test_check_path_never_imports_tensorflow_keras_or_numpy() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert "HEAVY [] EXIT 0" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_github_format_prints_annotations(tmp_path: Path) -> None:
+    spec = tmp_path / "bad.rnn"
+    spec.write_text("model a: Input(5, 3) > LSTM(4) > GRU(2)\nmodel b: Embedding(10, 4)\n")
+    result = run("check", "--format", "github", str(spec), str(tmp_path / "missing.rnn"))
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert lines[0] == f"::error file={tmp_path / 'missing.rnn'},title=rnnspec E500::no such file or directory: " \
+                       f"{tmp_path / 'missing.rnn'}"
+    assert lines[1].startswith(f"::error file={spec},line=1,col=34,endLine=1,endColumn=40,title=rnnspec E300::"
+                               "GRU expects a 3D input")
+    assert "(hint: 'lstm' (LSTM, line 1) returns only its last step" in lines[1]
+    assert not any(": ok " in line for line in lines)
+
+
+def test_github_annotations_escape_newlines_and_percent() -> None:
+    from rnnspec.errors import RnnspecError, Span
+    from rnnspec.render import github_annotation
+
+    error = RnnspecError("E100", "50% of\nit", Span("a,b:c.rnn", 1, 2, 1, 3))
+    assert github_annotation(error, "x") == \
+        "::error file=a%2Cb%3Ac.rnn,line=1,col=2,endLine=1,endColumn=3,title=rnnspec E100::50%25 of%0Ait"
+
+
+def test_pre_commit_hook_runs_the_check_command() -> None:
+    text = (ROOT / ".pre-commit-hooks.yaml").read_text()
+    assert "id: rnnspec-check" in text and "entry: rnnspec check" in text and r"files: \.rnn$" in text

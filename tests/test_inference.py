@@ -98,3 +98,12 @@ def test_select_raises_with_every_error_of_the_model() -> None:
     with pytest.raises(RnnspecError) as err:
         rnnspec.select("Input(3, 2) > LSTM(4)\nexpect shape (None, 5)\nexpect params 1")
     assert "E400" in str(err.value) and "E401" in str(err.value)
+
+
+@pytest.mark.parametrize("spec", ["Input(3) > Dropout(1.0)", "Input(3, 2) > SpatialDropout1D(1)",
+                                  "Input(3, 2) > GRU(2, recurrent_dropout=1.0)"])
+def test_a_rate_of_one_is_refused_though_keras_accepts_it(spec: str) -> None:
+    (err,) = errors(spec)
+    assert err.code == "E203" and "must be below 1" in err.message
+    assert rnnspec.select(spec.replace("1.0", "0.99").replace("(1)", "(0.99)")).rows
+

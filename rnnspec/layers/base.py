@@ -140,6 +140,7 @@ class Float(ArgType):
     min: float | None = None
     max: float | None = None
     description: str = "a number"
+    max_reason: str | None = None  # set where Keras accepts `max` itself but it cannot work: max is excluded
 
     def convert(self, param: str, value: Value, resolver: Any) -> float:
         if not (isinstance(value, Literal) and type(value.value) in (int, float)):
@@ -148,6 +149,9 @@ class Float(ArgType):
         if self.min is not None and number < self.min or self.max is not None and number > self.max:
             bounds = f"between {self.min:g} and {self.max:g}" if self.max is not None else f"at least {self.min:g}"
             raise RnnspecError("E203", f"'{param}' must be {bounds}, found {value.value}", value.span)
+        if self.max_reason and number == self.max:
+            raise RnnspecError("E203", f"'{param}' must be below {self.max:g}: {self.max_reason}", value.span,
+                               "Keras accepts it, but the model cannot learn through it")
         return number
 
 

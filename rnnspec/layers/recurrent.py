@@ -8,7 +8,8 @@ from rnnspec.layers.base import (
 )
 from rnnspec.shape import Shape
 
-RATE = Float(min=0.0, max=1.0, description="a rate between 0 and 1")
+RATE = Float(min=0.0, max=1.0, description="a rate from 0 up to (not including) 1",
+             max_reason="a rate of 1 drops every value while training")
 
 
 class Recurrent(LayerType):

@@ -34,6 +34,10 @@ class SourceResult:
     def all_errors(self) -> list[RnnspecError]:
         return self.errors + [e for r in self.reports for e in r.errors]
 
+    @property
+    def all_warnings(self) -> list[RnnspecError]:
+        return [w for r in self.reports for w in r.warnings]
+
 
 def check_source(path: str, source: str) -> SourceResult:
     result = SourceResult(path, source)
@@ -82,15 +86,16 @@ def _color() -> bool:
     return sys.stdout.isatty()
 
 
-def _echo_errors(result: SourceResult) -> None:
-    for error in result.all_errors:
+def _echo_errors(result: SourceResult, warnings: bool = False) -> None:
+    for error in result.all_errors + (result.all_warnings if warnings else []):
         click.echo(format_error(error, result.source, _color()), err=False)
 
 
-def _exit_code(results: list[SourceResult]) -> int:
+def _exit_code(results: list[SourceResult], strict: bool = False) -> int:
     if any(r.io_error for r in results):
         return EXIT_USAGE
-    return EXIT_SPEC if any(r.all_errors for r in results) else EXIT_OK
+    failing = any(r.all_errors or (strict and r.all_warnings) for r in results)
+    return EXIT_SPEC if failing else EXIT_OK
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -104,7 +109,8 @@ def main() -> None:
 @click.option("-e", "--expr", "exprs", multiple=True, metavar="SPEC", help="Check a spec given on the command line.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
               help="text for people, json for programs, github for workflow annotations.")
-def check(paths: tuple[str, ...], exprs: tuple[str, ...], fmt: str) -> None:
+@click.option("--strict", is_flag=True, help="Fail on warnings too (legal but suspicious specs).")
+def check(paths: tuple[str, ...], exprs: tuple[str, ...], fmt: str, strict: bool) -> None:
     """Check every model and assertion in PATHS (files, or directories searched for *.rnn)."""
     if not paths and not exprs:
         raise click.UsageError("give at least one PATH or -e 'SPEC'")
@@ -112,7 +118,7 @@ def check(paths: tuple[str, ...], exprs: tuple[str, ...], fmt: str) -> None:
     results += [read_spec(f) for f in files]
     results += [check_source(EXPR_PATH, e) for e in exprs]
     if fmt == "json":
-        click.echo(json.dumps(_json(results), indent=2))
+        click.echo(json.dumps(_json(results, strict), indent=2))
     else:
         models = failed = 0
         for result in results:
@@ -122,20 +128,21 @@ def check(paths: tuple[str, ...], exprs: tuple[str, ...], fmt: str) -> None:
                 if report.ok and fmt == "text":
                     click.echo(pass_line(report))
             if fmt == "github":
-                for error in result.all_errors:
+                for error in result.all_errors + result.all_warnings:
                     click.echo(github_annotation(error, result.path))
             else:
-                _echo_errors(result)
+                _echo_errors(result, warnings=True)
         errors = sum(len(r.all_errors) for r in results)
+        warnings = sum(len(r.all_warnings) for r in results)
         click.echo(f"checked {models} model(s) in {len(results)} source(s): {models - failed} ok, "
-                   f"{errors} error(s)")
-    sys.exit(_exit_code(results))
+                   f"{errors} error(s), {warnings} warning(s)")
+    sys.exit(_exit_code(results, strict))
 
 
-def _json(results: list[SourceResult]) -> dict[str, object]:
+def _json(results: list[SourceResult], strict: bool = False) -> dict[str, object]:
     return {
         "schema_version": JSON_SCHEMA_VERSION,
-        "ok": _exit_code(results) == EXIT_OK,
+        "ok": _exit_code(results, strict) == EXIT_OK,
         "sources": [
             {"path": r.path, "errors": [e.as_dict() for e in r.errors], "models": [report_json(m) for m in r.reports]}
             for r in results

@@ -105,4 +105,9 @@ CODES: dict[str, str] = {
     "E402": "assertion failed: layer output shape",
     "E500": "I/O error",
     "E501": "backend error",
+    "W100": "warning: Dense after seq acts per time step",
+    "W101": "warning: dropout of rate 0",
+    "W102": "warning: repeat of 1",
+    "W103": "warning: a layer drops the mask",
+    "W104": "warning: unroll over an unknown length",
 }

@@ -50,6 +50,7 @@ class ModelGraph:
     notes: list[ShapeNote] = field(default_factory=list)
     assertions: list[ModelAssertion] = field(default_factory=list)
     errors: list[RnnspecError] = field(default_factory=list)
+    warnings: list[RnnspecError] = field(default_factory=list)
 
 
 def resolve_call(call: Call) -> LayerNode:
@@ -197,6 +198,9 @@ def _lower_chain(chain: Chain, graph: ModelGraph, top: bool) -> None:
                 count = stage.repeat.count
                 if count < 1:
                     raise RnnspecError("E207", f"a repeat count must be at least 1, found x{count}", stage.repeat.span)
+                if count == 1:
+                    graph.warnings.append(RnnspecError("W102", "a repeat of 1 changes nothing", stage.repeat.span,
+                                                       "remove 'x1'", severity="warning"))
             if isinstance(element, Call) and element.name == "Input":
                 _lower_input(element, stage, graph, first=top and position == 0)
                 continue
@@ -205,6 +209,7 @@ def _lower_chain(chain: Chain, graph: ModelGraph, top: bool) -> None:
                 sub = ModelGraph(graph.name, graph.span, graph.name_span)
                 _lower_chain(element.chain, sub, top=False)
                 graph.errors.extend(sub.errors)
+                graph.warnings.extend(sub.warnings)
                 body, notes = sub.layers, sub.notes
             else:
                 body, notes = [resolve_call(element)], []

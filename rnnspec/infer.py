@@ -56,6 +56,7 @@ class ModelReport:
     errors: list[RnnspecError] = field(default_factory=list)
     graph: ModelGraph | None = None
     source: str | None = None  # the text of the file or expression the model was written in
+    warnings: list[RnnspecError] = field(default_factory=list)  # legal but suspicious (rnnspec.lint)
 
     @property
     def ok(self) -> bool:
@@ -124,6 +125,10 @@ def infer_graph(graph: ModelGraph) -> ModelReport:
         report.rows.append(Row.of(base if seen == 0 else f"{base}_{seen}", node, x.shape, out.shape, weights))
         x = out
     _check_assertions(graph, report)
+    if not report.errors:
+        from rnnspec.lint import lint
+
+        report.warnings = graph.warnings + lint(report)
     return report
 
 

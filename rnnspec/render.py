@@ -115,4 +115,5 @@ def report_json(report: ModelReport) -> dict[str, Any]:
             for r in report.rows
         ],
         "errors": [e.as_dict() for e in report.errors],
+        "warnings": [w.as_dict() for w in report.warnings],
     }

@@ -180,3 +180,16 @@ def test_github_annotations_escape_newlines_and_percent() -> None:
 def test_pre_commit_hook_runs_the_check_command() -> None:
     text = (ROOT / ".pre-commit-hooks.yaml").read_text()
     assert "id: rnnspec-check" in text and "entry: rnnspec check" in text and r"files: \.rnn$" in text
+
+
+def test_warnings_are_reported_and_fail_only_with_strict() -> None:
+    spec = "Input(5, 3) > LSTM(4, seq) > Dense(2)"
+    relaxed = run("check", "-e", spec)
+    assert relaxed.exit_code == 0
+    assert "<expr>:1:30: warning[W100]: 'lstm' returns every step (seq)" in relaxed.output
+    assert "1 ok, 0 error(s), 1 warning(s)" in relaxed.output
+    assert run("check", "--strict", "-e", spec).exit_code == 1
+    data = json.loads(run("check", "--format", "json", "--strict", "-e", spec).output)
+    assert data["ok"] is False and data["sources"][0]["models"][0]["warnings"][0]["code"] == "W100"
+    github = run("check", "--format", "github", "-e", spec).output
+    assert github.startswith("::warning file=<expr>,line=1,col=30")

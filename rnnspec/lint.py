@@ -1,0 +1,61 @@
+"""Warnings: specs that are legal, and that Keras builds, but that probably do not do what they read as.
+
+A warning is an RnnspecError with severity "warning" and a W code; `rnnspec check` reports it and fails on it only
+with --strict.
+"""
+from __future__ import annotations
+
+from rnnspec.errors import RnnspecError
+from rnnspec.infer import ModelReport, Row
+
+# Layers through which Keras passes a mask unchanged; the rest of the non-recurrent layers drop it.
+MASK_PASSES = {"Dense", "Activation", "Dropout", "SpatialDropout1D", "LayerNormalization", "BatchNormalization",
+               "TimeDistributed"}
+MASK_MAKERS = {"Embedding", "Masking"}
+MASK_CONSUMERS = {"GlobalAveragePooling1D"}
+RECURRENT = {"SimpleRNN", "LSTM", "GRU", "Bidirectional"}
+
+
+def _warning(code: str, message: str, row: Row, hint: str) -> RnnspecError:
+    return RnnspecError(code, message, row.span, hint, severity="warning")
+
+
+def _returns_sequences(row: Row) -> bool:
+    args = row.node.args
+    inner = args.get("layer")
+    return bool(args.get("return_sequences") or (inner is not None and inner.args.get("return_sequences")))
+
+
+def lint(report: ModelReport) -> list[RnnspecError]:
+    """Warnings for one model that checked; the order follows the layers."""
+    found: list[RnnspecError] = []
+    masked = False
+    for index, row in enumerate(report.rows):
+        kind, args = row.type, row.node.args
+        if kind in ("Dropout", "SpatialDropout1D") and args.rate == 0:
+            found.append(_warning("W101", f"{kind} with rate 0 does nothing", row, "remove it, or give it a rate"))
+        if kind in RECURRENT:
+            unrolled = args.get("unroll") or (args.get("layer") is not None and args.layer.args.get("unroll"))
+            if unrolled and row.input_shape[1] is None:
+                found.append(_warning(
+                    "W104", f"'{row.name}' unrolls over an unknown number of steps", row,
+                    "Keras unrolls again for every new length; give the input a fixed length, e.g. Input(100, ...)"))
+        if masked and kind not in MASK_PASSES | MASK_MAKERS | MASK_CONSUMERS | RECURRENT:
+            found.append(_warning(
+                "W103", f"{kind} drops the mask made earlier: the padding steps count as real from '{row.name}' on",
+                row, "put the layers that use the mask (recurrent layers, GlobalAveragePooling1D) before it"))
+        if kind in MASK_MAKERS:
+            masked = kind == "Masking" or bool(args.mask_zero)
+        elif kind in RECURRENT:
+            masked = masked and _returns_sequences(row)
+        elif kind not in MASK_PASSES:
+            masked = False
+        if kind == "Dense" and len(row.input_shape) == 3 and index > 0:
+            before = next((r for r in reversed(report.rows[:index]) if r.type not in ("Dropout", "Activation")), None)
+            last_recurrent = not any(r.type in RECURRENT for r in report.rows[index + 1:])
+            if before is not None and before.type in RECURRENT and _returns_sequences(before) and last_recurrent:
+                found.append(_warning(
+                    "W100", f"'{before.name}' returns every step (seq), so this Dense acts on each time step",
+                    row, f"for one output per sequence drop `seq` from '{before.name}'; for one per step write "
+                    "TimeDistributed(Dense(...))"))
+    return found

@@ -1,0 +1,49 @@
+"""Warnings for legal but suspicious specs, each at the layer that causes it."""
+from __future__ import annotations
+
+import pytest
+
+import rnnspec
+
+
+def warnings(spec: str) -> list[tuple[str, int]]:
+    (report,) = rnnspec.check(spec)
+    assert report.errors == []
+    return [(w.code, w.span.column) for w in report.warnings]
+
+
+@pytest.mark.parametrize(("spec", "code", "at"), [
+    ("Input(5, 3) > LSTM(4, seq) > Dense(2)", "W100", "Dense"),
+    ("Input(5, 3) > Bidirectional(GRU(4, seq)) > Dropout(0.1) > Dense(2)", "W100", "Dense"),
+    ("Input(3) > Dropout(0) > Dense(2)", "W101", "Dropout"),
+    ("Input(5, 3) > LSTM(4, seq) x1 > LSTM(2)", "W102", "x1"),
+    ("Embedding(100, 8, mask_zero) > Conv1D(4, 3) > LSTM(3)", "W103", "Conv1D"),
+    ("Input(6, dtype=int32) > Embedding(100, 8, mask_zero) > Dense(4) > Flatten", "W103", "Flatten"),
+    ("Input(None, 3) > Masking > GRU(2, seq) > GlobalMaxPooling1D", "W103", "GlobalMaxPooling1D"),
+    ("Input(None, 3) > LSTM(2, unroll)", "W104", "LSTM"),
+    ("Input(None, 3) > Bidirectional(LSTM(2, unroll))", "W104", "Bidirectional"),
+])
+def test_suspicious_specs_warn_at_the_layer(spec: str, code: str, at: str) -> None:
+    assert warnings(spec) == [(code, spec.index(at) + 1)]
+
+
+@pytest.mark.parametrize("spec", [
+    "Input(5, 3) > LSTM(4, seq) > TimeDistributed(Dense(2))",     # per-step output, said explicitly
+    "Input(5, 3) > LSTM(4, seq) > Dense(2) > LSTM(3)",             # Dense between recurrent layers
+    "Input(5, 3) > LSTM(4) > Dense(2)",
+    "Embedding(10, 3, mask_zero) > LSTM(3, seq) > GlobalAveragePooling1D > Dense(1)",   # the mask is used up
+    "Embedding(10, 3, mask_zero) > LSTM(3) > RepeatVector(3) > LSTM(2)",
+    "Embedding(10, 3) > Conv1D(4, 3) > LSTM(3)",                  # no mask to drop
+    "Input(20, 3) > LSTM(2, unroll)",
+])
+def test_ordinary_specs_do_not_warn(spec: str) -> None:
+    assert warnings(spec) == []
+
+
+def test_bundled_specs_are_warning_free() -> None:
+    from rnnspec.cli import read_spec
+
+    from .conftest import SPECS
+
+    for path in SPECS.glob("*.rnn"):
+        assert [w for r in read_spec(path).reports for w in r.warnings] == [], path

@@ -11,6 +11,7 @@ import click
 from rnnspec.errors import RnnspecError
 from rnnspec.infer import ModelReport, check_module
 from rnnspec.parser import parse
+from rnnspec.unparse import spec_text
 from rnnspec.render import (
     JSON_SCHEMA_VERSION, format_error, github_annotation, pass_line, report_json, summary_table,
 )
@@ -110,7 +111,8 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
               help="text for people, json for programs, github for workflow annotations.")
 @click.option("--strict", is_flag=True, help="Fail on warnings too (legal but suspicious specs).")
-def check(paths: tuple[str, ...], exprs: tuple[str, ...], fmt: str, strict: bool) -> None:
+@click.option("--fill", is_flag=True, help="Print each passing model with every default argument written out.")
+def check(paths: tuple[str, ...], exprs: tuple[str, ...], fmt: str, strict: bool, fill: bool) -> None:
     """Check every model and assertion in PATHS (files, or directories searched for *.rnn)."""
     if not paths and not exprs:
         raise click.UsageError("give at least one PATH or -e 'SPEC'")
@@ -127,6 +129,8 @@ def check(paths: tuple[str, ...], exprs: tuple[str, ...], fmt: str, strict: bool
                 failed += not report.ok
                 if report.ok and fmt == "text":
                     click.echo(pass_line(report))
+                    if fill:
+                        click.echo(spec_text(report, fill=True))
             if fmt == "github":
                 for error in result.all_errors + result.all_warnings:
                     click.echo(github_annotation(error, result.path))

@@ -226,13 +226,16 @@ class IntTuple(ArgType):
     min: int = 1
     length: int | None = None
     allow_minus_one: bool = False
-    allow_none: bool = False
+    allow_none: bool = False  # None as one of the integers (Input's unknown dimensions)
+    nullable: bool = False    # None instead of the whole tuple (a pooling's strides: the pool size)
 
     @property
     def description(self) -> str:  # type: ignore[override]
         return "an integer" if self.length == 1 else "a tuple of integers"
 
-    def convert(self, param: str, value: Value, resolver: Any) -> tuple[int, ...]:
+    def convert(self, param: str, value: Value, resolver: Any) -> tuple[int, ...] | None:
+        if self.nullable and _none(value):
+            return None
         items = value.items if isinstance(value, TupleLit) else (value,)
         result = []
         for item in items:

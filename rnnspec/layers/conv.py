@@ -99,7 +99,7 @@ class Pooling1D(LayerType):
     family = "conv"
     params = (
         Param("pool_size", WINDOW, (2,), positional=True),
-        Param("strides", IntTuple(length=1), None, positional=True, doc="None: the pool size"),
+        Param("strides", IntTuple(length=1, nullable=True), None, positional=True, doc="None: the pool size"),
         Param("padding", Choice(choices=("valid", "same")), "valid", positional=True),
         DATA_FORMAT,
     )

@@ -38,6 +38,7 @@ import numpy as np
 
 from rnnspec.errors import RnnspecError
 from rnnspec.infer import ModelReport
+from rnnspec.unparse import spec_text
 from rnnspec.layers.base import LayerNode, Weight, snake_case
 
 from rnnspec.backends.numpy.model import NumpyModel
@@ -339,67 +340,6 @@ def _by_weight_name(found: list[tuple[str, Any]], specs: list[Weight]) -> list[t
 
 
 # ---------------------------------------------------------------------------------------------- .npz
-
-
-def spec_text(report: ModelReport) -> str:
-    """A spec that re-creates this model exactly (same layers, arguments, names and weights), written from
-    the resolved arguments: `model NAME:` then one layer per line, arguments that differ from their default."""
-    parts = []
-    graph = report.graph
-    if report.input is not None and (graph is None or graph.input is not None):
-        shape, dtype = report.input
-        args = [_value(d) for d in shape[1:]]
-        if dtype != "float32":
-            args.append(f"dtype={dtype}")
-        if shape[0] is not None:
-            args.append(f"batch_size={shape[0]}")
-        parts.append(f"Input({', '.join(args)})")
-    parts += [_layer(row.node) for row in report.rows]
-    return f"model {report.name}:\n    " + "\n    > ".join(parts) + "\n"
-
-
-def _layer(node: LayerNode) -> str:
-    args = []
-    for param in node.kind.params:
-        if param.name not in node.args:
-            continue
-        value = node.args[param.name]
-        default = param.default
-        if not param.required and type(value) is type(default) and value == default:
-            continue
-        if param.required and param.positional:
-            args.append(_value(value))
-        else:
-            args.append(f"{param.name}={_value(value)}")
-    return f"{node.type_name}({', '.join(args)})"
-
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_RESERVED = {"None", "none", "null", "true", "True", "false", "False", "model", "expect"}
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, LayerNode):
-        return _layer(value)
-    if value is None:
-        return "None"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not np.isfinite(value):
-            raise ValueError(f"cannot write {value} in a spec")
-        return repr(value)
-    if isinstance(value, str):
-        if _NAME.fullmatch(value) and value not in _RESERVED:
-            return value
-        if '"' not in value and "\n" not in value:
-            return f'"{value}"'
-        raise ValueError(f"cannot write the string {value!r} in a spec")
-    if isinstance(value, tuple):
-        return "(" + ", ".join(_value(v) for v in value) + ("," if len(value) == 1 else "") + ")"
-    raise ValueError(f"cannot write {value!r} in a spec")
 
 
 def _structure(report: ModelReport) -> tuple[Any, ...]:

@@ -10,7 +10,7 @@ import click
 
 from rnnspec.errors import RnnspecError
 from rnnspec.infer import ModelReport, check_module
-from rnnspec.parser import parse
+from rnnspec.parser import parse_blocks
 from rnnspec.unparse import spec_text
 from rnnspec.render import (
     JSON_SCHEMA_VERSION, format_error, github_annotation, pass_line, report_json, summary_table,
@@ -41,11 +41,11 @@ class SourceResult:
 
 
 def check_source(path: str, source: str) -> SourceResult:
+    """Every model of one text; a syntax error costs only the model block it is in."""
     result = SourceResult(path, source)
-    try:
-        result.reports = check_module(parse(source, path))
-    except RnnspecError as err:
-        result.errors.append(err)
+    modules, result.errors = parse_blocks(source, path)
+    for module in modules:
+        result.reports += check_module(module)
     return result
 
 

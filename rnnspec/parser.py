@@ -1,6 +1,7 @@
 """Text to syntax tree: the Lark grammar, an inline transformer, and Lark errors translated for people."""
 from __future__ import annotations
 
+import re
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -332,3 +333,25 @@ def _bad_character(err: UnexpectedCharacters, source: str, path: str) -> Rnnspec
     expected, _ = _state_before(source, err.pos_in_stream)
     hint = "separate arguments with ',' and layers with '>'" if char == ";" else _LOOKALIKES.get(char)
     return RnnspecError("E100", f"unexpected {shown}; expected {describe_expected(expected)}", span, hint)
+
+
+_MODEL_START = re.compile(r"^[ \t]*model[ \t]+[A-Za-z_][A-Za-z0-9_]*[ \t]*:", re.M)
+
+
+def parse_blocks(source: str, path: str = "<spec>") -> tuple[list[Module], list[RnnspecError]]:
+    """Parse a file; after a syntax error, parse each `model NAME:` block on its own so that one broken model
+    does not hide the others (every error of the file is reported). Positions stay those of the whole file."""
+    try:
+        return [parse(source, path)], []
+    except RnnspecError as first:
+        starts = [m.start() for m in _MODEL_START.finditer(source)]
+        if len(starts) < 2:
+            return [], [first]
+    modules, errors = [], []
+    for begin, end in zip(starts, starts[1:] + [len(source)]):
+        blanked = re.sub(r"[^\n]", " ", source[:begin]) + source[begin:end] + re.sub(r"[^\n]", " ", source[end:])
+        try:
+            modules.append(parse(blanked, path))
+        except RnnspecError as err:
+            errors.append(err)
+    return modules, errors

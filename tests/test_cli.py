@@ -193,3 +193,14 @@ def test_warnings_are_reported_and_fail_only_with_strict() -> None:
     assert data["ok"] is False and data["sources"][0]["models"][0]["warnings"][0]["code"] == "W100"
     github = run("check", "--format", "github", "-e", spec).output
     assert github.startswith("::warning file=<expr>,line=1,col=30")
+
+
+def test_a_syntax_error_costs_only_its_model_block(tmp_path: Path) -> None:
+    spec = tmp_path / "multi.rnn"
+    spec.write_text("model a: Input(3) > Dense(2\nmodel b: Input(3) > Dense(2)\n"
+                    "model c: Input(3) >> Dense(1)\nmodel d: Embedding(5, 2)\n")
+    result = run("check", str(spec))
+    assert result.exit_code == 1
+    assert f"{spec}:1:28: error[E101]" in result.output and f"{spec}:3:20: error[E100]" in result.output
+    assert f"{spec}:2: ok b" in result.output and f"{spec}:4: ok d" in result.output
+    assert "2 ok, 2 error(s)" in result.output

@@ -68,13 +68,19 @@ def test_unknown_lengths_and_batch_sizes(spec: str, batch: int, steps: int) -> N
     assert compare(spec, False, batch, steps, masks(batch, steps)["mask"]) < 1e-5
 
 
-def test_whole_model_equals_keras_and_keeps_float32() -> None:
-    report = rnnspec.select("Input(None, 5) > LSTM(8, seq) > GRU(6, seq) > SimpleRNN(4)")
+def keras_and_numpy(spec: str, rng: np.random.Generator) -> tuple:
+    """The same model in Keras, with random weights, and in NumPy with those weights."""
+    report = rnnspec.select(spec)
     keras_model = rnnspec.compile(report)
-    rng = np.random.default_rng(3)
-    keras_model.set_weights([rng.normal(scale=0.4, size=w.shape).astype("float32") for w in keras_model.get_weights()])
+    keras_model.set_weights([rng.normal(scale=0.3, size=w.shape).astype("float32") for w in keras_model.get_weights()])
     model = rnnspec.compile(report, backend="numpy")
     model.set_weights(keras_model.get_weights())
+    return keras_model, model
+
+
+def test_whole_model_equals_keras_and_keeps_float32() -> None:
+    rng = np.random.default_rng(3)
+    keras_model, model = keras_and_numpy("Input(None, 5) > LSTM(8, seq) > GRU(6, seq) > SimpleRNN(4)", rng)
     x = rng.normal(size=(7, 11, 5)).astype("float32")
     out = model.predict(x, batch_size=3)
     assert out.dtype == np.float32
@@ -83,12 +89,8 @@ def test_whole_model_equals_keras_and_keeps_float32() -> None:
 
 @pytest.mark.parametrize("batch", [1, 40])  # 40 x 4 x 32 gate values per step: the LSTM's large-step form
 def test_fast_loops_at_small_and_large_steps(batch: int) -> None:
-    report = rnnspec.select("Input(5, 3) > LSTM(32, seq) > GRU(32, seq) > SimpleRNN(32)")
-    keras_model = rnnspec.compile(report)
     rng = np.random.default_rng(5)
-    keras_model.set_weights([rng.normal(scale=0.3, size=w.shape).astype("float32") for w in keras_model.get_weights()])
-    model = rnnspec.compile(report, backend="numpy")
-    model.set_weights(keras_model.get_weights())
+    keras_model, model = keras_and_numpy("Input(5, 3) > LSTM(32, seq) > GRU(32, seq) > SimpleRNN(32)", rng)
     x = rng.normal(size=(batch, 5, 3)).astype("float32")
     np.testing.assert_allclose(model(x), keras_model.predict(x, verbose=0), atol=1e-5, rtol=1e-5)
 

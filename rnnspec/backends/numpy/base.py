@@ -5,7 +5,7 @@ the order the registry declares (`node.kind.weights`), which is Keras's order: l
 """
 from __future__ import annotations
 
-from typing import Callable, ClassVar, Optional
+from typing import ClassVar, Optional
 
 import numpy as np
 
@@ -62,5 +62,3 @@ def kernels() -> dict[str, type[Kernel]]:
 
     return _KERNELS
 
-
-ActivationFn = Callable[[Array], Array]

@@ -80,37 +80,40 @@ class Conv1D(Kernel):
         return to_channels_last(y, a.data_format), None
 
 
-class MaxPooling1D(Kernel):
+class Pooling1D(Kernel):
+    """The windows of a 1-D pooling layer (its strides default to the pool size), channels last."""
+
+    def pooled(self, x: Array, fill: float = 0.0) -> tuple[Array, int, int]:
+        a = self.a
+        pool, stride = a.pool_size[0], (a.strides or a.pool_size)[0]
+        return windows(x, pool, stride, 1, a.padding, fill=fill), pool, stride
+
+
+class MaxPooling1D(Pooling1D):
     layer_types = ("MaxPooling1D",)
 
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
-        a = self.a
-        pool = a.pool_size[0]
-        stride = (a.strides or a.pool_size)[0]
-        x = to_channels_last(x, a.data_format)
+        x = to_channels_last(x, self.a.data_format)
         lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min  # padding never wins a window
-        y = windows(x, pool, stride, 1, a.padding, fill=lowest).max(axis=2)
-        return to_channels_last(y, a.data_format), None
+        y = self.pooled(x, fill=lowest)[0].max(axis=2)
+        return to_channels_last(y, self.a.data_format), None
 
 
-class AveragePooling1D(Kernel):
+class AveragePooling1D(Pooling1D):
     """'same' padding averages over the real steps of each window only (TensorFlow's avg_pool)."""
 
     layer_types = ("AveragePooling1D",)
 
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
-        a = self.a
-        pool = a.pool_size[0]
-        stride = (a.strides or a.pool_size)[0]
-        x = to_channels_last(floating(x, self.dtype), a.data_format)
-        total = windows(x, pool, stride, 1, a.padding).sum(axis=2)
-        if a.padding == "same":
+        x = to_channels_last(floating(x, self.dtype), self.a.data_format)
+        patches, pool, stride = self.pooled(x)
+        total = patches.sum(axis=2)
+        if self.a.padding == "same":
             ones = np.ones((1, x.shape[1], 1), x.dtype)
-            count = windows(ones, pool, stride, 1, "same").sum(axis=2)
-            y = total / count
+            y = total / windows(ones, pool, stride, 1, "same").sum(axis=2)
         else:
             y = total / x.dtype.type(pool)
-        return to_channels_last(y, a.data_format), None
+        return to_channels_last(y, self.a.data_format), None
 
 
 class GlobalMaxPooling1D(Kernel):

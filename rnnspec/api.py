@@ -5,7 +5,7 @@ from typing import Any, Union
 
 from rnnspec.errors import RnnspecError
 from rnnspec.graph import ModelGraph, lower
-from rnnspec.infer import ModelReport, check_module, infer_graph
+from rnnspec.infer import ModelReport, check_module, infer_graph, require_buildable
 from rnnspec.parser import parse
 from rnnspec.syntax import ModelDef, Module
 
@@ -58,6 +58,7 @@ def compile(source: Source, backend: str = "keras", model: str | None = None, **
     """A runnable model for one spec: `backend="keras"` gives a built `keras.Model`, `backend="numpy"` a
     `NumpyModel` (options: `seed=0` for its fresh weights, `dtype="float32"`)."""
     report = select(source, model)
+    require_buildable(report)
     if backend == "keras":
         from rnnspec.backends.keras import build
 

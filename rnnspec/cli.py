@@ -10,7 +10,7 @@ import click
 
 from rnnspec.errors import RnnspecError
 from rnnspec.infer import ModelReport, check_module
-from rnnspec.parser import parse_blocks
+from rnnspec.parser import MAX_SOURCE_CHARS, parse_blocks, too_large
 from rnnspec.unparse import spec_text
 from rnnspec.render import (
     JSON_SCHEMA_VERSION, format_error, github_annotation, pass_line, report_json, summary_table,
@@ -52,10 +52,13 @@ def check_source(path: str, source: str) -> SourceResult:
 def read_spec(path: Path) -> SourceResult:
     shown = str(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:  # a bounded read: a huge file, or /dev/zero, must not exhaust memory
+            data = file.read(MAX_SOURCE_CHARS + 1)
     except OSError as err:
         return SourceResult(shown, errors=[RnnspecError("E500", f"cannot read {shown}: {err.strerror or err}")],
                             io_error=True)
+    if len(data) > MAX_SOURCE_CHARS:
+        return SourceResult(shown, errors=[too_large(shown, "bytes")], io_error=True)
     try:
         return check_source(shown, data.decode("utf-8"))
     except UnicodeDecodeError as err:

@@ -1,7 +1,9 @@
-"""Syntax tree to model graph: layer calls resolved against the registry, flags and repeats expanded."""
+"""Syntax tree to model graph: layer calls resolved against the registry, flags expanded, repeats kept as
+`Repeat` items (the checker unrolls the small ones and folds the huge ones; see rnnspec.infer)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Union
 
 from rnnspec.errors import RnnspecError, Span
 from rnnspec.layers.base import (
@@ -10,7 +12,7 @@ from rnnspec.layers.base import (
 from rnnspec.shape import Shape
 from rnnspec.syntax import Arg, Call, Chain, Group, Ident, Literal, ModelDef, Stage, TupleLit, Value
 
-MAX_LAYERS = 10_000  # expanded layers per model; a bigger model is refused, not allocated
+MAX_LAYERS = 1_000_000_000  # layers per model, every copy of every repeat counted; past it a spec is refused
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,24 @@ ASSERTION_KINDS = {
 }
 
 
+@dataclass(frozen=True)
+class Repeat:
+    """`body x count`, not expanded: `LSTM(32, seq) x 1000000` costs one resolved node, not a million."""
+
+    body: tuple["Item", ...]
+    count: int
+    notes: tuple[ShapeNote, ...]  # shape notes inside the body, at indices of `body`
+    span: Span
+    size: int  # layers in all the copies
+
+
+Item = Union[LayerNode, Repeat]
+
+
+def size_of(item: Item) -> int:
+    return item.size if isinstance(item, Repeat) else 1
+
+
 @dataclass
 class ModelGraph:
     name: str
@@ -46,7 +66,8 @@ class ModelGraph:
     name_span: Span
     input: Tensor | None = None
     input_span: Span | None = None
-    layers: list[LayerNode] = field(default_factory=list)
+    layers: list[Item] = field(default_factory=list)
+    size: int = 0  # layers, every copy of every repeat counted
     notes: list[ShapeNote] = field(default_factory=list)
     assertions: list[ModelAssertion] = field(default_factory=list)
     errors: list[RnnspecError] = field(default_factory=list)
@@ -204,21 +225,25 @@ def _lower_chain(chain: Chain, graph: ModelGraph, top: bool) -> None:
             if isinstance(element, Call) and element.name == "Input":
                 _lower_input(element, stage, graph, first=top and position == 0)
                 continue
-            start = len(graph.layers)
             if isinstance(element, Group):
                 sub = ModelGraph(graph.name, graph.span, graph.name_span)
                 _lower_chain(element.chain, sub, top=False)
                 graph.errors.extend(sub.errors)
                 graph.warnings.extend(sub.warnings)
-                body, notes = sub.layers, sub.notes
+                body, notes, size = sub.layers, sub.notes, sub.size * count
             else:
-                body, notes = [resolve_call(element)], []
-            if start + count * len(body) > MAX_LAYERS:
-                raise RnnspecError("E207", f"this repeat expands the model past {MAX_LAYERS:,} layers",
-                                   stage.repeat.span if stage.repeat else stage.span)
-            for offset in range(start, start + count * len(body), len(body)) if notes else ():
+                body, notes, size = [resolve_call(element)], [], count
+            if graph.size + size > MAX_LAYERS:
+                raise RnnspecError("E207", f"this makes the model more than {MAX_LAYERS:,} layers deep",
+                                   stage.repeat.span if stage.repeat else stage.span,
+                                   "every copy of a repeat counts as layers; no model needs this many")
+            if count > 1:
+                graph.layers.append(Repeat(tuple(body), count, tuple(notes), stage.span, size))
+            else:
+                offset = len(graph.layers)
                 graph.notes.extend(ShapeNote(n.index + offset, n.shape, n.span) for n in notes)
-            graph.layers.extend(body * count if count > 1 else body)
+                graph.layers.extend(body)
+            graph.size += size
             if stage.shape_note is not None:
                 shape = shape_literal(stage.shape_note, "a layer's shape note")
                 graph.notes.append(ShapeNote(len(graph.layers) - 1, shape, stage.shape_note.span))

@@ -5,12 +5,14 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from rnnspec.errors import RnnspecError, Span
-from rnnspec.graph import ModelGraph, lower
+from rnnspec.graph import Item, ModelGraph, Repeat, ShapeNote, lower
 from rnnspec.layers.base import LayerNode, ShapeError, Tensor, Weight
 from rnnspec.shape import Shape, format_shape
 from rnnspec.syntax import Module
 
 BYTES_PER_PARAM = 4  # float32
+MAX_UNROLLED = 10_000  # layers a model may have to be built; a longer repeat is folded (checked, not built)
+FOLD_SEARCH = 10_000  # layers of one repeat inferred in search of a fixed point before it is refused
 
 
 class Row(NamedTuple):
@@ -45,6 +47,19 @@ class Row(NamedTuple):
         return self.node.span
 
 
+class Fold(NamedTuple):
+    """`copies` copies of a repeat that are counted, not listed (past MAX_UNROLLED layers), coming before
+    rows[first:end], the last copy; `trainable` etc. are the totals of the uncounted copies."""
+
+    first: int
+    end: int
+    copies: int
+    trainable: int
+    non_trainable: int
+    layers: int
+    span: Span
+
+
 @dataclass
 class ModelReport:
     """Everything `check` knows about one model; `ok` when it inferred and every assertion held."""
@@ -57,6 +72,7 @@ class ModelReport:
     graph: ModelGraph | None = None
     source: str | None = None  # the text of the file or expression the model was written in
     warnings: list[RnnspecError] = field(default_factory=list)  # legal but suspicious (rnnspec.lint)
+    folds: list[Fold] = field(default_factory=list)  # copies of a huge repeat, counted but not listed in rows
 
     @property
     def ok(self) -> bool:
@@ -70,11 +86,16 @@ class ModelReport:
 
     @property
     def trainable(self) -> int:
-        return sum(r.trainable for r in self.rows)
+        return sum(r.trainable for r in self.rows) + sum(f.trainable for f in self.folds)
 
     @property
     def non_trainable(self) -> int:
-        return sum(r.non_trainable for r in self.rows)
+        return sum(r.non_trainable for r in self.rows) + sum(f.non_trainable for f in self.folds)
+
+    @property
+    def layer_count(self) -> int:
+        """Layers as Keras would build them: the rows and the folded copies."""
+        return len(self.rows) + sum(f.layers for f in self.folds)
 
     @property
     def total(self) -> int:
@@ -95,7 +116,7 @@ def infer_graph(graph: ModelGraph) -> ModelReport:
         return report
     x = graph.input
     if x is None:
-        first = graph.layers[0]
+        first = first_layer(graph.layers[0])
         x = first.kind.implied_input(first.args)
         if x is None:
             report.errors.append(RnnspecError(
@@ -104,32 +125,131 @@ def infer_graph(graph: ModelGraph) -> ModelReport:
                 "for sequences of 32 features"))
             return report
     report.input = x
-    names: dict[str, int] = {}
-    # A repeat reuses one resolved node, so its copies that receive the same input need inferring only once.
-    known: dict[tuple[int, Tensor], tuple[Tensor, tuple[Weight, ...]]] = {}
-    for node in graph.layers:
-        key = (id(node), x)
-        if key in known:
-            out, weights = known[key]
-        else:
-            try:
-                out = node.kind.output(node.args, x)
-                weights = tuple(node.kind.weights(node.args, x.shape))
-            except ShapeError as err:
-                report.errors.append(_diagnose(err, node, report, x))
-                return report
-            known[key] = out, weights
-        base = node.kind.keras_name
-        seen = names.get(base, 0)
-        names[base] = seen + 1
-        report.rows.append(Row.of(base if seen == 0 else f"{base}_{seen}", node, x.shape, out.shape, weights))
-        x = out
+    try:
+        _Walk(report, x, unroll=graph.size <= MAX_UNROLLED).items(graph.layers, graph.notes)
+    except ShapeError as err:
+        report.errors.append(err)
+        return report
     _check_assertions(graph, report)
     if not report.errors:
         from rnnspec.lint import lint
 
         report.warnings = graph.warnings + lint(report)
     return report
+
+
+def require_buildable(report: ModelReport) -> None:
+    """Backends build every layer; a model past MAX_UNROLLED (a folded repeat) is checked, never built."""
+    if report.layer_count > MAX_UNROLLED:
+        raise RnnspecError("E502", f"model '{report.name}' has {report.layer_count:,} layers; rnnspec builds "
+                           f"models of at most {MAX_UNROLLED:,}", report.span,
+                           "`rnnspec check` reports its shapes and counts as it is; to build it, repeat fewer times")
+
+
+def first_layer(item: Item) -> LayerNode:
+    while isinstance(item, Repeat):
+        item = item.body[0]
+    return item
+
+
+class _Walk:
+    """One pass over the layers, adding a row per layer. In a model small enough to build, repeats are unrolled,
+    as Keras lists them; in a bigger one they are folded: copies are inferred until one leaves the input as it
+    found it (a fixed point), and every later copy, the same layers on the same input, is counted, not inferred."""
+
+    def __init__(self, report: ModelReport, x: Tensor, unroll: bool) -> None:
+        self.report, self.x, self.unroll = report, x, unroll
+        self.names: dict[str, int] = {}
+        # A repeat reuses one resolved node, so its copies that receive the same input need inferring only once.
+        self.known: dict[tuple[int, Tensor], tuple[Tensor, tuple[Weight, ...]]] = {}
+        self.reported: set[Span] = set()
+        self.totals = [0, 0, 0]  # trainable, non-trainable, layers: running, since a fold needs them per copy
+
+    def items(self, items: tuple[Item, ...] | list[Item], notes: tuple[ShapeNote, ...] | list[ShapeNote]) -> None:
+        for index, item in enumerate(items):
+            folds = len(self.report.folds)
+            if isinstance(item, Repeat):
+                self.repeat(item)
+            else:
+                self.layer(item)
+            for note in notes:
+                if note.index == index:
+                    self.check_note(note, folded=len(self.report.folds) > folds)
+
+    def layer(self, node: LayerNode) -> None:
+        x, report = self.x, self.report
+        key = (id(node), x)
+        if key in self.known:
+            out, weights = self.known[key]
+        else:
+            try:
+                out = node.kind.output(node.args, x)
+                weights = tuple(node.kind.weights(node.args, x.shape))
+            except ShapeError as err:
+                raise _diagnose(err, node, report, x) from None
+            self.known[key] = out, weights
+        base = node.kind.keras_name
+        seen = self.names.get(base, 0)
+        self.names[base] = seen + 1
+        row = Row.of(base if seen == 0 else f"{base}_{seen}", node, x.shape, out.shape, weights)
+        report.rows.append(row)
+        totals = self.totals
+        totals[0] += row.trainable
+        totals[1] += row.non_trainable
+        totals[2] += 1
+        self.x = out
+
+    def repeat(self, repeat: Repeat) -> None:
+        copy_input: Tensor | None = None
+        searched = 0  # rows inferred past MAX_UNROLLED looking for a fixed point
+        for copy in range(repeat.count):
+            if self.unroll:
+                self.items(repeat.body, repeat.notes)
+                continue
+            if self.x == copy_input:
+                self.fold(repeat, repeat.count - copy, before)  # noqa: F821 (the previous copy set it)
+                return
+            if searched > FOLD_SEARCH:
+                raise ShapeError(f"the copies of this repeat keep changing the shape, so its {repeat.count:,} "
+                                 f"copies cannot be folded, and rnnspec infers at most {FOLD_SEARCH:,} of its layers",
+                                 "repeat fewer times, or repeat layers that keep their input's shape",
+                                 code="E207").located(repeat.span)
+            copy_input = self.x
+            before = (len(self.report.rows), *self.totals, dict(self.names))
+            self.items(repeat.body, repeat.notes)
+            searched += len(self.report.rows) - before[0]
+
+    def fold(self, repeat: Repeat, copies: int, before: tuple) -> None:
+        """Count `copies` more copies like the one inferred last (rows[first:] and any fold inside it), which
+        moves to the end: its rows take the names of the repeat's last copy."""
+        first, trainable, non_trainable, layers, names = before
+        totals = self.totals
+        fold = Fold(first, len(self.report.rows), copies, copies * (totals[0] - trainable),
+                    copies * (totals[1] - non_trainable), copies * (totals[2] - layers), repeat.span)
+        self.report.folds.append(fold)
+        totals[0] += fold.trainable
+        totals[1] += fold.non_trainable
+        totals[2] += fold.layers
+        shift = {base: copies * (count - names.get(base, 0)) for base, count in self.names.items()}
+        for base, extra in shift.items():
+            self.names[base] += extra
+        rows = self.report.rows
+        for index in range(first, len(rows)):  # the inferred copy becomes the last one, named as Keras would
+            row = rows[index]
+            base = row.node.kind.keras_name
+            number = int(row.name[len(base) + 1:] or 0) + shift[base]
+            rows[index] = row._replace(name=f"{base}_{number}")
+
+    def check_note(self, note: ShapeNote, folded: bool) -> None:
+        row = self.report.rows[-1]
+        if self.x.shape == note.shape or note.span in self.reported:
+            return
+        self.reported.add(note.span)  # a note inside a repeat is checked on every copy but reported once
+        what = "the repeat" if folded else f"'{row.name}' ({row.type})"
+        self.report.errors.append(RnnspecError(
+            "E402", f"{what} outputs {format_shape(self.x.shape)}, but the spec says {format_shape(note.shape)}",
+            note.span, "shapes are written batch first, e.g. (None, 32)" if len(note.shape) != len(self.x.shape)
+            else None))
 
 
 def _diagnose(err: ShapeError, node: LayerNode, report: ModelReport, received: Tensor) -> RnnspecError:
@@ -152,14 +272,6 @@ def _diagnose(err: ShapeError, node: LayerNode, report: ModelReport, received: T
 
 
 def _check_assertions(graph: ModelGraph, report: ModelReport) -> None:
-    for note in graph.notes:
-        row = report.rows[note.index]
-        if row.output_shape != note.shape:
-            report.errors.append(RnnspecError(
-                "E402", f"'{row.name}' ({row.type}) outputs {format_shape(row.output_shape)}, "
-                f"but the spec says {format_shape(note.shape)}", note.span,
-                "shapes are written batch first, e.g. (None, 32)" if len(note.shape) != len(row.output_shape)
-                else None))
     if not graph.assertions:
         return
     actual = {"params": report.total, "trainable": report.trainable, "non_trainable": report.non_trainable}

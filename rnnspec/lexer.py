@@ -15,6 +15,8 @@ from lark.exceptions import UnexpectedCharacters
 from lark.common import LexerConf
 from lark.lexer import Lexer, Token
 
+from rnnspec.errors import RnnspecError, Span
+
 # Tokens after which a repeat or a keyword may follow (they end an element or a value).
 _ELEMENT_END = frozenset({"RPAR", "NAME", "INT", "FLOAT", "STRING", "REPEAT"})
 # The state before the first token: keywords (a file opens with `model`), but no repeat.
@@ -22,6 +24,7 @@ _START = "<start>"
 _KEYWORD_CONTEXT = _ELEMENT_END | {_START}
 # Regex terminals in match order: a float before an int (both match "1"), names last.
 _REGEX_ORDER = ("FLOAT", "INT", "STRING", "NAME")
+MAX_NESTING = 100  # open brackets at once: deeper input is refused here, before anything recurses over it
 
 
 def _token(kind: str, value: str, pos: int, line: int, column: int, end_pos: int) -> Token:
@@ -32,6 +35,12 @@ def _token(kind: str, value: str, pos: int, line: int, column: int, end_pos: int
     token.line = token.end_line = line
     token.column, token.end_column = column, column + len(value)
     return token
+
+
+def _too_deep(pos: int, line: int, column: int) -> RnnspecError:
+    """E103 without a path: the parser, which knows the file, puts it in."""
+    return RnnspecError("E103", f"brackets nested more than {MAX_NESTING} deep", Span("", line, column, line, column + 1),
+                        "no model needs this depth; flatten the groups")
 
 
 class SpecLexer(Lexer):
@@ -63,6 +72,7 @@ class SpecLexer(Lexer):
         pos, line, line_start, end = 0, 1, 0, len(text)
         previous = _START
         keywords = self.keywords
+        depth = 0
         while True:
             regex = self.after_element if previous in _ELEMENT_END else self.elsewhere
             match = regex.match(text, pos)
@@ -81,5 +91,11 @@ class SpecLexer(Lexer):
             if kind == "NAME" and previous in _KEYWORD_CONTEXT and value in keywords:
                 kind = keywords[value]
             pos = match.end()  # type: ignore[union-attr]
+            if kind == "LPAR":
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise _too_deep(start, line, start - line_start + 1)
+            elif kind == "RPAR":
+                depth -= 1
             yield _token(kind, value, start, line, start - line_start + 1, pos)
             previous = kind

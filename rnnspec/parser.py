@@ -152,13 +152,27 @@ def _parser() -> Lark:
     )
 
 
+MAX_SOURCE_CHARS = 1 << 20  # a spec file is a few kilobytes; a megabyte is refused before parsing
+
+
+def too_large(path: str, unit: str) -> RnnspecError:
+    return RnnspecError("E104", f"{path} is longer than {MAX_SOURCE_CHARS:,} {unit}, the limit for a spec",
+                        Span(path, 1, 1, 1, 2), "split the models over several files")
+
+
 def parse(source: str, path: str = "<spec>") -> Module:
     """Parse spec text (one chain, or a file of `model NAME: ...` blocks) into a syntax tree."""
     if source.startswith("\ufeff"):
         source = source[1:]
+    if len(source) > MAX_SOURCE_CHARS:
+        raise too_large(path, "characters")
     _current.path, _current.source = path, source
     try:
         return _parser().parse(source)
+    except RnnspecError as err:  # the lexer's limits, raised before the file's path is known
+        if err.span is not None and not err.span.path:
+            err.span = err.span._replace(path=path)
+        raise
     except VisitError as err:
         if isinstance(err.orig_exc, RnnspecError):
             raise err.orig_exc from None
@@ -344,6 +358,8 @@ def parse_blocks(source: str, path: str = "<spec>") -> tuple[list[Module], list[
     try:
         return [parse(source, path)], []
     except RnnspecError as first:
+        if first.code == "E104":
+            return [], [first]
         starts = [m.start() for m in _MODEL_START.finditer(source)]
         if len(starts) < 2:
             return [], [first]

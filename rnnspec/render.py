@@ -32,12 +32,26 @@ def format_error(error: RnnspecError, source: str | None, color: bool = False) -
         if 0 < span.line <= len(text_lines):
             text = text_lines[span.line - 1].replace("\t", " ")
             width = (span.end_column - span.column) if span.end_line == span.line else len(text) - span.column + 1
+            text, column = _window(text, span.column)
+            width = min(width, len(text) - column + 1)
             gutter = f"{span.line:>4} | "
             lines.append(f"{gutter}{text}")
-            lines.append(" " * (len(gutter) + span.column - 1) + red + "^" * max(width, 1) + reset)
+            lines.append(" " * (len(gutter) + column - 1) + red + "^" * max(width, 1) + reset)
     if error.hint:
         lines.append(f"{cyan}  hint:{reset} {error.hint}")
     return "\n".join(lines)
+
+
+SHOWN_LINE = 100  # characters of a source line shown under an error; a longer line is cut around the span
+
+
+def _window(text: str, column: int) -> tuple[str, int]:
+    """The part of a long line around `column` (marked with ... where cut), and the column within it."""
+    if len(text) <= SHOWN_LINE:
+        return text, column
+    start = max(0, min(column - 1 - SHOWN_LINE // 3, len(text) - SHOWN_LINE))
+    head, tail = ("..." if start else ""), ("..." if start + SHOWN_LINE < len(text) else "")
+    return head + text[start:start + SHOWN_LINE] + tail, column - start + len(head)
 
 
 def _escape(text: str, property_value: bool = False) -> str:
@@ -69,6 +83,10 @@ def summary_table(report: ModelReport) -> str:
     """The table Keras users know from `model.summary()`, with Keras's words for the totals."""
     header = ("Layer (type)", "Output Shape", "Param #")
     body = [(f"{r.name} ({r.type})", format_shape(r.output_shape), f"{r.params:,}") for r in report.rows]
+    for fold in sorted(report.folds, key=lambda f: -f.first):  # from the end, so earlier positions stay valid
+        where = f"line {fold.span.line}, column {fold.span.column}"
+        body.insert(fold.first, (f"... {fold.copies:,} more copies (repeat at {where})", format_shape(
+            report.rows[fold.end - 1].output_shape), f"{fold.trainable + fold.non_trainable:,}"))
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(3)]
     widths = [max(widths[0], 31), max(widths[1], 22), max(widths[2], 13)]
 
@@ -102,6 +120,7 @@ def report_json(report: ModelReport) -> dict[str, Any]:
         "trainable_params": report.trainable,
         "non_trainable_params": report.non_trainable,
         "param_bytes": report.bytes,
+        "layer_count": report.layer_count,
         "layers": [
             {
                 "name": r.name,
@@ -113,6 +132,18 @@ def report_json(report: ModelReport) -> dict[str, Any]:
                 "location": r.span.as_dict(),
             }
             for r in report.rows
+        ],
+        "folds": [
+            {
+                "first_layer": f.first,
+                "end_layer": f.end,
+                "copies": f.copies,
+                "layer_count": f.layers,
+                "trainable_params": f.trainable,
+                "non_trainable_params": f.non_trainable,
+                "location": f.span.as_dict(),
+            }
+            for f in report.folds
         ],
         "errors": [e.as_dict() for e in report.errors],
         "warnings": [w.as_dict() for w in report.warnings],

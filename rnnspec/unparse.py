@@ -6,6 +6,7 @@ import math
 import re
 from typing import Any
 
+from rnnspec.graph import Item
 from rnnspec.infer import ModelReport
 from rnnspec.layers.base import LayerNode
 
@@ -24,8 +25,18 @@ def spec_text(report: ModelReport, fill: bool = False) -> str:
         if shape[0] is not None:
             args.append(f"batch_size={shape[0]}")
         parts.append(f"Input({', '.join(args)})")
-    parts += [_layer(row.node, fill) for row in report.rows]
+    if report.folds and graph is not None:  # a folded repeat is written as a repeat, not a million layers
+        parts += [_item(item, fill) for item in graph.layers]
+    else:
+        parts += [_layer(row.node, fill) for row in report.rows]
     return f"model {report.name}:\n    " + "\n    > ".join(parts) + "\n"
+
+
+def _item(item: Item, fill: bool) -> str:
+    if isinstance(item, LayerNode):
+        return _layer(item, fill)
+    body = " > ".join(_item(inner, fill) for inner in item.body)
+    return f"{body if len(item.body) == 1 else f'({body})'} x{item.count}"
 
 
 def _layer(node: LayerNode, fill: bool = False) -> str:

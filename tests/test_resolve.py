@@ -89,7 +89,8 @@ EMB = "Embedding(100, 8)\n> "  # a first layer that implies the input, so the la
     # repeats
     (EMB + "LSTM(3, seq) x0 > LSTM(3)", "E207", 2, 16, "a repeat count must be at least 1, found x0", None),
     (EMB + "(LSTM(3, seq) > Dropout(0.1)) x 0", "E207", 2, 33, "at least 1", None),
-    (EMB + "Dropout(0.1) x20_000", "E207", 2, 16, "past 10,000 layers", None),
+    (EMB + "Dropout(0.1) x2_000_000_000", "E207", 2, 16, "more than 1,000,000,000 layers deep",
+     "every copy of a repeat counts as layers; no model needs this many"),
     # Input
     (EMB + "Input(3, 4)", "E300", 2, 3, "Input can only be the first element of a model", "move Input(...)"),
     ("Input(5, 4) x2 > LSTM(3)", "E207", 1, 13, "Input cannot be repeated", "remove the repeat"),

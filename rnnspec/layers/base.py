@@ -6,6 +6,7 @@ Keras class of the same name, and `rnnspec layers` prints the signatures: one ta
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterable, Mapping, NamedTuple
@@ -107,6 +108,15 @@ class ArgType:
             if isinstance(value, bool) else str(value)
 
 
+MAX_SIZE = 2**31 - 1  # the largest integer argument: a size past int32 cannot be built, only overflow
+
+
+def _too_large(param: str, number: int, span: Span) -> RnnspecError:
+    shown = f"{number:,}" if number < 10**30 else f"a {len(str(number))}-digit number"
+    return RnnspecError("E203", f"'{param}' must be at most {MAX_SIZE:,}, found {shown}", span,
+                        "sizes and counts beyond 32-bit integers cannot be built")
+
+
 def _none(value: Value) -> bool:
     return ident_of(value) in ("None", "none", "null")
 
@@ -132,6 +142,8 @@ class Int(ArgType):
             raise RnnspecError("E203", f"'{param}' must be at least {self.min}, found {number}", value.span)
         if self.max is not None and number > self.max:
             raise RnnspecError("E203", f"'{param}' must be at most {self.max}, found {number}", value.span)
+        if number > MAX_SIZE:
+            raise _too_large(param, number, value.span)
         return number
 
 
@@ -145,7 +157,9 @@ class Float(ArgType):
     def convert(self, param: str, value: Value, resolver: Any) -> float:
         if not (isinstance(value, Literal) and type(value.value) in (int, float)):
             raise type_error(param, self.description, value)
-        number = float(value.value)
+        number = float(value.value) if type(value.value) is float or abs(value.value) <= MAX_SIZE else math.inf
+        if not math.isfinite(number):
+            raise RnnspecError("E203", f"'{param}' must be a finite number; this one overflows a float", value.span)
         if self.min is not None and number < self.min or self.max is not None and number > self.max:
             bounds = f"between {self.min:g} and {self.max:g}" if self.max is not None else f"at least {self.min:g}"
             raise RnnspecError("E203", f"'{param}' must be {bounds}, found {value.value}", value.span)
@@ -247,6 +261,8 @@ class IntTuple(ArgType):
             n = item.value
             if n < self.min and not (self.allow_minus_one and n == -1):
                 raise RnnspecError("E203", f"'{param}' needs integers >= {self.min}, found {n}", item.span)
+            if n > MAX_SIZE:
+                raise _too_large(param, n, item.span)
             result.append(n)
         if self.length is not None and len(result) != self.length:
             raise RnnspecError("E203", f"'{param}' expects {self.length} value(s), found {len(result)}", value.span)

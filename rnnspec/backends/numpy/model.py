@@ -6,7 +6,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from rnnspec.errors import RnnspecError
-from rnnspec.infer import ModelReport
+from rnnspec.infer import ModelReport, require_buildable
 from rnnspec.layers.base import Weight
 
 from rnnspec.backends.numpy.base import Array, Kernel, Mask, kernels, make_kernel
@@ -20,6 +20,7 @@ class NumpyModel:
         kernels()
         if report.input is None or report.errors:
             raise RnnspecError("E501", f"model '{report.name}' did not check; fix its errors first", report.span)
+        require_buildable(report)
         self.report = report
         self.source = report.source  # the spec text, kept so that save_npz can store it
         self.name = report.name

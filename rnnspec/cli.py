@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from rnnspec.errors import RnnspecError
+from rnnspec.errors import RnnspecError, Span
+from rnnspec.layers.base import suggest
 from rnnspec.infer import ModelReport, check_module
 from rnnspec.parser import MAX_SOURCE_CHARS, parse_blocks, too_large
 from rnnspec.unparse import spec_text
@@ -44,8 +45,9 @@ def check_source(path: str, source: str) -> SourceResult:
     """Every model of one text; a syntax error costs only the model block it is in."""
     result = SourceResult(path, source)
     modules, result.errors = parse_blocks(source, path)
+    names: dict[str, Span] = {}
     for module in modules:
-        result.reports += check_module(module)
+        result.reports += check_module(module, names)
     return result
 
 
@@ -62,8 +64,11 @@ def read_spec(path: Path) -> SourceResult:
     try:
         return check_source(shown, data.decode("utf-8"))
     except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = len(data[data.rfind(b"\n", 0, err.start) + 1:err.start].decode("utf-8", "replace")) + 1
         return SourceResult(shown, errors=[RnnspecError(
-            "E500", f"{shown} is not UTF-8 text (byte {err.start})", hint="save the file as UTF-8")], io_error=True)
+            "E500", f"{shown} is not UTF-8 text: byte 0x{data[err.start]:02x} cannot start or continue a character",
+            Span(shown, line, column, line, column + 1), "save the file as UTF-8")], io_error=True)
 
 
 def collect(paths: tuple[str, ...]) -> tuple[list[Path], list[SourceResult]]:
@@ -175,9 +180,10 @@ def _pick(result: SourceResult, model: str | None) -> list[ModelReport]:
     if model is not None:
         reports = [r for r in reports if r.name == model]
         if not reports:
-            names = ", ".join(r.name for r in result.reports) or "none"
-            click.echo(format_error(RnnspecError("E210", f"no model named '{model}' in {result.path}",
-                                                 hint=f"models: {names}"), None, _color()))
+            names = [r.name for r in result.reports]
+            hint = suggest(model, names) or f"models: {', '.join(names) or 'none'}"
+            click.echo(format_error(RnnspecError("E210", f"no model named '{model}' in {result.path}", hint=hint),
+                                    None, _color()))
             sys.exit(EXIT_USAGE)
     if result.errors or any(r.errors for r in reports):
         for error in result.errors + [e for r in reports for e in r.errors]:
@@ -397,6 +403,8 @@ def run(file: str | None, expr: str | None, model: str | None, weights: str | No
     try:
         y = numpy_model.predict(x, batch_size=batch_size)
     except RnnspecError as err:
+        if input_path is not None:
+            err.message = f"{input_path}: {err.message}"
         _fail(err, source)
     import numpy as np
 

@@ -7,7 +7,7 @@ from typing import Union
 
 from rnnspec.errors import RnnspecError, Span
 from rnnspec.layers.base import (
-    Args, LayerNode, LayerType, Param, Tensor, ident_of, lookup, registry, suggest,
+    Args, LayerArg, LayerNode, LayerType, Param, Tensor, ident_of, lookup, registry, suggest,
 )
 from rnnspec.shape import Shape
 from rnnspec.syntax import Arg, Call, Chain, Group, Ident, Literal, ModelDef, Stage, TupleLit, Value
@@ -137,7 +137,22 @@ def _convert(kind: LayerType, param: Param, value: Value, flags: dict[str, objec
             if owners:
                 err.message = f"{kind.name} has no flag '{word}', and '{word}' is not a valid '{param.name}'"
                 err.hint = f"'{word}' is a flag of {', '.join(owners)}"
+        if err.hint is None and word is not None and word not in ("true", "false", "True", "False", "None"):
+            fits = next((other.name for other in kind.params if other is not param and _accepts(other, value)), None)
+            if fits:
+                err.hint = f"'{word}' is a value for '{fits}': write {fits}={word}"
         raise
+
+
+def _accepts(param: Param, value: Value) -> bool:
+    """Whether `value` is valid for `param` (a word given to the wrong argument usually fits another one)."""
+    if isinstance(param.type, LayerArg):
+        return False
+    try:
+        param.type.convert(param.name, value, resolve_call)
+    except RnnspecError:
+        return False
+    return True
 
 
 def _flag_value(setting: object, arg: Arg) -> Value:
@@ -218,7 +233,8 @@ def _lower_chain(chain: Chain, graph: ModelGraph, top: bool) -> None:
             if stage.repeat is not None:
                 count = stage.repeat.count
                 if count < 1:
-                    raise RnnspecError("E207", f"a repeat count must be at least 1, found x{count}", stage.repeat.span)
+                    raise RnnspecError("E207", f"a repeat count must be at least 1, found x{count}", stage.repeat.span,
+                                       "x3 means three copies in a row; to leave the layer out, delete it")
                 if count == 1:
                     graph.warnings.append(RnnspecError("W102", "a repeat of 1 changes nothing", stage.repeat.span,
                                                        "remove 'x1'", severity="warning"))

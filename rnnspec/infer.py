@@ -289,10 +289,11 @@ def _check_assertions(graph: ModelGraph, report: ModelReport) -> None:
                 assertion.span))
 
 
-def check_module(module: Module) -> list[ModelReport]:
-    """Every model of a parsed file, each checked independently."""
+def check_module(module: Module, seen: dict[str, Span] | None = None) -> list[ModelReport]:
+    """Every model of a parsed file, each checked independently; `seen` holds the names of models already
+    checked from the same file (when it was parsed block by block after a syntax error)."""
     reports = []
-    seen: dict[str, Span] = {}
+    seen = {} if seen is None else seen
     for model in module.models:
         report = infer_graph(lower(model))
         report.source = module.source

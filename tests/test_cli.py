@@ -71,7 +71,24 @@ def test_non_utf8_file_is_an_io_error(tmp_path: Path) -> None:
     spec.write_bytes("# caf\xe9\nDense(1)".encode("latin-1"))
     result = run("check", str(spec))
     assert result.exit_code == 2
-    assert "is not UTF-8" in result.output
+    assert f"{spec}:1:6: error[E500]: {spec} is not UTF-8 text: byte 0xe9" in result.output
+
+
+def test_a_name_defined_twice_is_found_across_blocks_parsed_apart(tmp_path: Path) -> None:
+    """After a syntax error each block is parsed on its own; the names are still checked over the whole file."""
+    spec = tmp_path / "models.rnn"
+    spec.write_text("model a: Input(3) > Dense(1)\nmodel b: Input(3) >> Dense(2)\nmodel a: Input(3) > Dense(4)\n")
+    result = run("check", str(spec))
+    assert "2:20: error[E100]" in result.output
+    assert "3:7: error[E208]: a model named 'a' is already defined (line 1)" in result.output
+
+
+def test_an_unknown_model_name_gets_the_closest_one(tmp_path: Path) -> None:
+    spec = tmp_path / "models.rnn"
+    spec.write_text("model stacked: Input(5, 3) > LSTM(4)\nmodel textbook: Input(3) > Dense(2)\n")
+    result = run("summary", str(spec), "--model", "stakced")
+    assert result.exit_code == 2
+    assert "did you mean 'stacked'?" in result.output
 
 
 def test_no_arguments_is_a_usage_error() -> None:

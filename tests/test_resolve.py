@@ -52,7 +52,8 @@ EMB = "Embedding(100, 8)\n> "  # a first layer that implies the input, so the la
     (EMB + "LSTM(32, sequ=true)", "E201", 2, 12, "no argument 'sequ'", "did you mean 'seq'?"),
     (EMB + "Flatten(size=3)", "E201", 2, 11, "Flatten has no argument 'size'", "Flatten takes: nothing"),
     # wrong types
-    (EMB + "LSTM(units=relu)", "E202", 2, 14, "'units' expects an integer >= 1, found 'relu'", None),
+    (EMB + "LSTM(units=relu)", "E202", 2, 14, "'units' expects an integer >= 1, found 'relu'",
+     "'relu' is a value for 'activation': write activation=relu"),
     (EMB + "LSTM(true)", "E202", 2, 8, "'units' expects an integer >= 1, found the boolean true", None),
     (EMB + "Dense(2.5)", "E202", 2, 9, "'units' expects an integer >= 1, found the number 2.5", None),
     (EMB + "Dense('3')", "E202", 2, 9, "found the string '3'", None),
@@ -87,8 +88,9 @@ EMB = "Embedding(100, 8)\n> "  # a first layer that implies the input, so the la
     (EMB + "GRU(32, tanh, backward)", "E206", 2, 17, "this one is extra", "did you mean 'backwards'?"),
     (EMB + "Dense(3, seq)", "E203", 2, 12, "Dense has no flag 'seq'", "'seq' is a flag of SimpleRNN, LSTM, GRU"),
     # repeats
-    (EMB + "LSTM(3, seq) x0 > LSTM(3)", "E207", 2, 16, "a repeat count must be at least 1, found x0", None),
-    (EMB + "(LSTM(3, seq) > Dropout(0.1)) x 0", "E207", 2, 33, "at least 1", None),
+    (EMB + "LSTM(3, seq) x0 > LSTM(3)", "E207", 2, 16, "a repeat count must be at least 1, found x0",
+     "x3 means three copies in a row; to leave the layer out, delete it"),
+    (EMB + "(LSTM(3, seq) > Dropout(0.1)) x 0", "E207", 2, 33, "at least 1", "x3 means three copies"),
     (EMB + "Dropout(0.1) x2_000_000_000", "E207", 2, 16, "more than 1,000,000,000 layers deep",
      "every copy of a repeat counts as layers; no model needs this many"),
     # Input

@@ -1,4 +1,5 @@
-"""In-process parse + inference of the stacked seed model: models per second (target: >= 3,000)."""
+"""In-process parse + inference of the stacked seed model: models per second (target: >= 3,000); and the time to
+check specs that would exhaust a checker that unrolls or recurses (target: milliseconds)."""
 from __future__ import annotations
 
 import statistics
@@ -8,6 +9,11 @@ import time
 import rnnspec
 
 STACKED = "Embedding(10000, 32) > SimpleRNN(32, seq) x3 > SimpleRNN(32)"
+HUGE = {
+    "LSTM(32, seq) x 1000000": "Input(5, 3) > LSTM(32, seq) x 1000000 > Dense(1)",
+    "nested repeats, 10^9 layers": "Input(5, 3) > ((LSTM(32, seq) > GRU(8, seq)) x 50000) x 10000",
+    "100 nested groups": "Input(3) > " + "(" * 99 + "Dense(1)" + ")" * 99,
+}
 
 
 def rate(seconds: float = 1.0) -> float:
@@ -28,6 +34,15 @@ def main() -> None:
     print(f"parse + inference of the stacked seed model, {rounds} rounds of 1 s")
     print(f"  median {statistics.median(rates):,.0f} models/s ({per_model:.0f} us per model), "
           f"min {min(rates):,.0f}, max {max(rates):,.0f}   target >= 3,000")
+    print("checking specs a naive checker would unroll (median of 20)")
+    for label, spec in HUGE.items():
+        times = []
+        for _ in range(20):
+            start = time.perf_counter()
+            (report,) = rnnspec.check(spec)
+            times.append(time.perf_counter() - start)
+            assert report.ok, report.errors
+        print(f"  {label:<28} {statistics.median(times) * 1e3:6.2f} ms   {report.layer_count:>13,} layers")
 
 
 if __name__ == "__main__":

@@ -152,6 +152,9 @@ CASES = [
     *[case(f"Input(5, 3) > Bidirectional(GRU(2), {mode})",
            lambda L, mode=mode: [L.Input((5, 3)), L.Bidirectional(L.GRU(2), merge_mode=mode)])
       for mode in ("concat", "sum", "ave", "mul")],
+    case("Input(5, 3) > Bidirectional(LSTM(2, seq), backward_layer=GRU(2, seq, backwards))",
+         lambda L: [L.Input((5, 3)), L.Bidirectional(L.LSTM(2, return_sequences=True),
+                    backward_layer=L.GRU(2, return_sequences=True, go_backwards=True))]),
     case("Input(None, 3) > Bidirectional(SimpleRNN(2, seq))",
          lambda L: [L.Input((None, 3)), L.Bidirectional(L.SimpleRNN(2, return_sequences=True))]),
     case("Input(5, 3) > Bidirectional(GRU(2, reset_after=false, use_bias=false))",

@@ -117,7 +117,8 @@ def _too_large(param: str, number: int, span: Span) -> RnnspecError:
                         "sizes and counts beyond 32-bit integers cannot be built")
 
 
-def _none(value: Value) -> bool:
+def is_none(value: Value) -> bool:
+    """`None` written in any of the spellings the language accepts."""
     return ident_of(value) in ("None", "none", "null")
 
 
@@ -133,7 +134,7 @@ class Int(ArgType):
         return base + (" or None" if self.nullable else "")
 
     def convert(self, param: str, value: Value, resolver: Any) -> int | None:
-        if self.nullable and _none(value):
+        if self.nullable and is_none(value):
             return None
         if not (isinstance(value, Literal) and type(value.value) is int):
             raise type_error(param, self.description, value)
@@ -196,7 +197,7 @@ class Choice(ArgType):
         return f"one of {listed}"
 
     def convert(self, param: str, value: Value, resolver: Any) -> str | None:
-        if self.nullable and _none(value):
+        if self.nullable and is_none(value):
             return None
         name = ident_of(value)
         if name is None and isinstance(value, Literal) and isinstance(value.value, str):
@@ -248,12 +249,12 @@ class IntTuple(ArgType):
         return "an integer" if self.length == 1 else "a tuple of integers"
 
     def convert(self, param: str, value: Value, resolver: Any) -> tuple[int, ...] | None:
-        if self.nullable and _none(value):
+        if self.nullable and is_none(value):
             return None
         items = value.items if isinstance(value, TupleLit) else (value,)
         result = []
         for item in items:
-            if self.allow_none and _none(item):
+            if self.allow_none and is_none(item):
                 result.append(None)
                 continue
             if not (isinstance(item, Literal) and type(item.value) is int):

@@ -1,32 +1,85 @@
 """Layers that take a layer: Bidirectional and TimeDistributed."""
 from __future__ import annotations
 
-from typing import Mapping
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 from rnnspec.errors import RnnspecError, Span
-from rnnspec.layers.base import Args, Choice, LayerArg, LayerType, Param, Tensor, Weight, require_rank
+from rnnspec.layers.base import (
+    Args, Choice, LayerArg, LayerNode, LayerType, Param, Tensor, Weight, is_none, require_rank,
+)
 from rnnspec.shape import Shape
+from rnnspec.syntax import Value
 
 # Neither wrapper takes `trainable`: Keras 3 applies it to the wrapper but not to the layers inside, so a frozen
 # wrapper's weights still count as trainable in the model (and train). Freeze the wrapped layer instead.
 
 
+@dataclass(frozen=True)
+class OptionalLayer(LayerArg):
+    """A layer argument that may be None (Bidirectional's `backward_layer`), so `--fill` can write the default."""
+
+    def convert(self, param: str, value: Value, resolver: Any) -> LayerNode | None:  # type: ignore[override]
+        return None if is_none(value) else super().convert(param, value, resolver)
+
+    def show(self, value: Any) -> str:
+        return "None" if value is None else "layer"
+
+
 class Bidirectional(LayerType):
-    """Runs the layer forwards and a copy backwards, then merges the two outputs."""
+    """Runs the layer forwards and a copy (or `backward_layer`) backwards, then merges the two outputs."""
 
     name = "Bidirectional"
     family = "wrapper"
     params = (
         Param("layer", LayerArg(families=("recurrent",), description="a recurrent layer"), positional=True),
         Param("merge_mode", Choice(choices=("concat", "sum", "ave", "mul")), "concat", positional=True),
+        Param("backward_layer", OptionalLayer(families=("recurrent",), description="a recurrent layer or None"),
+              None, doc="used instead of a `backwards` copy of `layer`: it must be `backwards`, with the same "
+              "units and seq (its type and other options may differ)"),
     )
 
     def validate(self, a: Args, spans: Mapping[str, Span]) -> None:
-        """Keras makes the backward copy by setting go_backwards, and refuses a layer that already has it."""
-        if a.layer.args.go_backwards:
-            raise RnnspecError("E203", "Bidirectional runs a reversed copy itself; its layer cannot be `backwards` "
-                               "(Keras refuses it)", a.layer.arg_spans.get("go_backwards") or spans.get("layer"),
-                               "remove `backwards`: the layer reads forwards and its copy backwards")
+        """Keras's rules (the halves read in opposite directions and agree on return_sequences) plus two that Keras
+        lacks: equal units (Keras accepts others, then states the wrong concat width and crashes in sum, ave and
+        mul), and a forward layer that reads forwards (a swapped pair swaps the halves and, with seq, reverses
+        the steps)."""
+        forward, backward = a.layer, a.backward_layer
+        if backward is None:
+            if forward.args.go_backwards:
+                raise RnnspecError(
+                    "E203", "Bidirectional runs a reversed copy itself; its layer cannot be `backwards` "
+                    "(Keras refuses it)", forward.arg_spans.get("go_backwards") or spans.get("layer"),
+                    "remove `backwards`: the layer reads forwards and its copy backwards")
+            return
+        whole = backward.span
+        if forward.args.go_backwards:
+            same = backward.args.go_backwards
+            raise RnnspecError(
+                "E203", "the forward layer of a Bidirectional must read forwards, found `backwards`"
+                + (" on both layers (Keras refuses it)" if same else " on it and not on the backward layer"),
+                forward.arg_spans.get("go_backwards") or spans.get("layer"),
+                "remove `backwards` from the forward layer" if same
+                else "move `backwards` from the forward layer to the backward layer")
+        if not backward.args.go_backwards:
+            raise RnnspecError(
+                "E203", f"the backward layer of a Bidirectional must read backwards, but {backward.type_name} "
+                "reads forwards like the forward layer (Keras refuses it)",
+                backward.arg_spans.get("go_backwards") or whole, "add `backwards` to the backward layer")
+        seq = forward.args.return_sequences
+        if backward.args.return_sequences != seq:
+            raise RnnspecError(
+                "E203", f"the backward layer must match the forward layer's return_sequences "
+                f"({str(seq).lower()}), found {str(not seq).lower()} (Keras refuses it)",
+                backward.arg_spans.get("return_sequences") or whole,
+                "add `seq` to the backward layer" if seq else "remove `seq` from the backward layer")
+        if backward.args.units != forward.args.units:
+            raise RnnspecError(
+                "E203", f"the backward layer has {backward.args.units} units but the forward layer has "
+                f"{forward.args.units}: Bidirectional merges two outputs of the same size",
+                backward.arg_spans.get("units") or whole,
+                f"give the backward layer {forward.args.units} units (Keras builds it, then states the wrong concat "
+                "width and fails at run time with sum, ave or mul)")
 
     def output_shape(self, a: Args, shape: Shape) -> Shape:
         inner = a.layer.kind.output_shape(a.layer.args, shape)
@@ -35,8 +88,10 @@ class Bidirectional(LayerType):
         return (*inner[:-1], inner[-1] * 2)
 
     def declared_weights(self, a: Args, shape: Shape) -> list[Weight]:
-        half = a.layer.kind.weights(a.layer.args, shape)
-        return half + half
+        """The forward layer's weights, then the backward layer's (or its copy's): Keras's `model.weights` order,
+        so the halves may differ in count when their types do."""
+        backward = a.backward_layer or a.layer
+        return a.layer.kind.weights(a.layer.args, shape) + backward.kind.weights(backward.args, shape)
 
 
 class TimeDistributed(LayerType):

@@ -9,6 +9,7 @@ from typing import ClassVar, Optional
 
 import numpy as np
 
+from rnnspec.backends.numpy.init import initial_value
 from rnnspec.layers.base import LayerNode, Weight
 from rnnspec.shape import Shape
 
@@ -43,6 +44,11 @@ class Kernel:
 
     def prepare(self) -> None:
         """Derive fused or folded copies of the weights; called after every load."""
+
+    def fresh(self, rng: np.random.Generator) -> list[Array]:
+        """Fresh weights drawn like Keras's default initialisers (wrappers ask the layers they hold)."""
+        forget = bool(self.a.get("unit_forget_bias"))
+        return [initial_value(w, rng, forget) for w in self.specs]
 
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
         return x, mask

@@ -10,7 +10,6 @@ from rnnspec.infer import ModelReport, require_buildable
 from rnnspec.layers.base import Weight
 
 from rnnspec.backends.numpy.base import Array, Kernel, Mask, kernels, make_kernel
-from rnnspec.backends.numpy.init import initial_value
 
 
 class NumpyModel:
@@ -41,7 +40,7 @@ class NumpyModel:
         """`layer/weight` names; a repeated name within a layer (a Bidirectional's halves) gets its half."""
         names = []
         for name, layer in zip(self.layer_names, self.layers):
-            half = len(layer.specs) // 2
+            half = getattr(layer, "split", 0)  # a Bidirectional's forward half: its halves may differ
             wrapper = layer.node.type_name == "Bidirectional"
             for i, spec in enumerate(layer.specs):
                 part = ("forward/" if i < half else "backward/") if wrapper else ""
@@ -52,9 +51,7 @@ class NumpyModel:
         """Fresh weights drawn like Keras's default initialisers."""
         rng = np.random.default_rng(seed)
         for layer in self.layers:
-            forget = bool(layer.a.get("unit_forget_bias")) or bool(
-                getattr(layer.a.get("layer"), "args", {}).get("unit_forget_bias"))
-            layer.load([initial_value(w, rng, forget) for w in layer.specs])
+            layer.load(layer.fresh(rng))
 
     def get_weights(self) -> list[Array]:
         return [p.copy() for layer in self.layers for p in layer.params]

@@ -262,22 +262,27 @@ class GRU(Recurrent):
 
 
 class Bidirectional(Kernel):
-    """The layer forwards and a copy with go_backwards; a returned sequence of the copy is flipped back."""
+    """The layer forwards and `backward_layer` (or a copy with go_backwards); a returned sequence of the backward
+    half is flipped back."""
 
     layer_types = ("Bidirectional",)
 
     def __init__(self, node: LayerNode, input_shape: tuple, dtype: np.dtype) -> None:
         super().__init__(node, input_shape, dtype)
         inner = node.args.layer
-        backward = LayerNode(inner.kind, Args({**inner.args, "go_backwards": True}), inner.span, inner.arg_spans)
+        backward = node.args.get("backward_layer") or LayerNode(
+            inner.kind, Args({**inner.args, "go_backwards": True}), inner.span, inner.arg_spans)
         self.halves = [make_kernel(inner, input_shape, dtype), make_kernel(backward, input_shape, dtype)]
+        self.split = len(self.halves[0].specs)  # the forward half's weight count: the halves may differ in type
         for half in self.halves:
             half.zero_output_for_mask = bool(inner.args.return_sequences)  # type: ignore[attr-defined]
 
     def prepare(self) -> None:
-        n = len(self.params) // 2
-        self.halves[0].load(self.params[:n])
-        self.halves[1].load(self.params[n:])
+        self.halves[0].load(self.params[:self.split])
+        self.halves[1].load(self.params[self.split:])
+
+    def fresh(self, rng: np.random.Generator) -> list[Array]:
+        return self.halves[0].fresh(rng) + self.halves[1].fresh(rng)
 
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
         y, out_mask = self.halves[0].forward(x, mask)

@@ -23,6 +23,9 @@ class TimeDistributed(Kernel):
     def prepare(self) -> None:
         self.inner.load(self.params)
 
+    def fresh(self, rng: np.random.Generator) -> list[Array]:
+        return self.inner.fresh(rng)
+
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
         batch, steps = x.shape[:2]
         folded = None

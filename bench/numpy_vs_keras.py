@@ -43,6 +43,22 @@ def timed(fn: Callable[[], object], budget: float = 0.4, least: int = 3) -> floa
     return statistics.median(times)
 
 
+def compared(fns: dict[str, Callable[[], object]], rounds: int = 7, budget: float = 0.06) -> dict[str, float]:
+    """Median time of each, and the median over rounds of each one's ratio to the first (`x <name>`).
+
+    The rounds interleave the contenders, so that a slow phase of this shared machine (timings here drift by up
+    to 1.7x within seconds) slows all of them alike instead of whichever happened to run during it."""
+    per_round: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            per_round[name].append(timed(fn, budget=budget, least=2))
+    first = next(iter(fns))
+    result = {name: statistics.median(times) for name, times in per_round.items()}
+    for name, times in per_round.items():
+        result[f"x {name}"] = statistics.median(t / base for t, base in zip(times, per_round[first]))
+    return result
+
+
 def matmul_only(kind: str, units: int, batch: int) -> Callable[[], object]:
     """The products a recurrent layer cannot avoid: the input projection once, then `h @ U` per step."""
     gates = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}[kind]
@@ -61,7 +77,7 @@ def matmul_only(kind: str, units: int, batch: int) -> Callable[[], object]:
     return run
 
 
-def row(label: str, spec: str, batch: int, ints: bool = False, with_matmul: tuple | None = None) -> dict[str, float]:
+def row(spec: str, batch: int, ints: bool = False, with_matmul: tuple | None = None) -> dict[str, float]:
     import tensorflow as tf
 
     report = rnnspec.select(spec)
@@ -74,14 +90,14 @@ def row(label: str, spec: str, batch: int, ints: bool = False, with_matmul: tupl
     np.testing.assert_allclose(model(x), keras_model.predict(x, verbose=0), atol=1e-4)
     compiled = tf.function(lambda t: keras_model(t, training=False))
     tensor = tf.constant(x)
-    result = {
-        "numpy": timed(lambda: model(x)),
-        "predict": timed(lambda: keras_model.predict(x, batch_size=batch, verbose=0)),
-        "tf.function": timed(lambda: compiled(tensor).numpy()),
+    fns: dict[str, Callable[[], object]] = {
+        "numpy": lambda: model(x),
+        "predict": lambda: keras_model.predict(x, batch_size=batch, verbose=0),
+        "tf.function": lambda: compiled(tensor).numpy(),
     }
     if with_matmul:
-        result["matmul"] = timed(matmul_only(*with_matmul))
-    return result
+        fns["matmul"] = matmul_only(*with_matmul)
+    return compared(fns)
 
 
 def cold_start() -> tuple[float, float]:
@@ -113,24 +129,52 @@ def cold_start() -> tuple[float, float]:
 def main() -> None:
     quick = "--quick" in sys.argv
     units_list, batches = ([32, 128], [1, 32]) if quick else ([32, 128, 512], [1, 32, 256])
-    print(f"{STEPS} steps of {FEATURES} features; times are medians; ratio = Keras time / NumPy time")
+    print(f"{STEPS} steps of {FEATURES} features; times are medians; x = median over interleaved rounds of "
+          "Keras time / NumPy time; np/mm = NumPy time / matmul time")
     print(f"{'model':<22}{'batch':>6}{'numpy ms':>10}{'predict ms':>12}{'x':>7}{'tf.fn ms':>10}{'x':>7}"
           f"{'matmul ms':>11}{'np/mm':>7}")
+    results: dict[tuple[str, int, int], dict[str, float]] = {}
     for kind in ("SimpleRNN", "LSTM", "GRU"):
         for units in units_list:
             for batch in batches:
-                r = row(f"{kind}({units})", f"Input({STEPS}, {FEATURES}) > {kind}({units})", batch,
-                        with_matmul=(kind, units, batch))
+                r = results[kind, units, batch] = row(f"Input({STEPS}, {FEATURES}) > {kind}({units})", batch,
+                                                      with_matmul=(kind, units, batch))
                 print(f"{kind + f'({units})':<22}{batch:>6}{r['numpy'] * 1e3:>10.2f}{r['predict'] * 1e3:>12.2f}"
-                      f"{r['predict'] / r['numpy']:>7.1f}{r['tf.function'] * 1e3:>10.2f}"
-                      f"{r['tf.function'] / r['numpy']:>7.2f}{r['matmul'] * 1e3:>11.2f}{r['numpy'] / r['matmul']:>7.2f}",
+                      f"{r['x predict']:>7.1f}{r['tf.function'] * 1e3:>10.2f}"
+                      f"{r['x tf.function']:>7.2f}{r['matmul'] * 1e3:>11.2f}{1 / r['x matmul']:>7.2f}",
                       flush=True)
-    r = row("stacked seed", STACKED, 32, ints=True)
+    r = row(STACKED, 32, ints=True)
     print(f"{'stacked seed':<22}{32:>6}{r['numpy'] * 1e3:>10.2f}{r['predict'] * 1e3:>12.2f}"
-          f"{r['predict'] / r['numpy']:>7.1f}{r['tf.function'] * 1e3:>10.2f}{r['tf.function'] / r['numpy']:>7.2f}")
+          f"{r['x predict']:>7.1f}{r['tf.function'] * 1e3:>10.2f}{r['x tf.function']:>7.2f}")
+    print_targets(results, r)
     ours, theirs = cold_start()
     print(f"cold start (fresh process: import, load saved model, predict 32 x {STEPS}): "
-          f"numpy {ours * 1e3:.0f} ms, keras {theirs * 1e3:.0f} ms, {theirs / ours:.1f}x")
+          f"numpy {ours * 1e3:.0f} ms, keras {theirs * 1e3:.0f} ms, {theirs / ours:.1f}x   target >= 8x")
+
+
+def print_targets(results: dict[tuple[str, int, int], dict[str, float]], stacked: dict[str, float]) -> None:
+    """Each target of issue 3 against the worst row it covers."""
+    def worst(key: str, keep: Callable[[str, int, int], bool], lowest: bool = True) -> tuple[float, str]:
+        rows = [(1 / r[key] if key == "x matmul" else r[key], f"{k}({u}) b{b}")
+                for (k, u, b), r in results.items() if keep(k, u, b)]
+        if not rows:
+            return float("nan"), "not measured"
+        return min(rows) if lowest else max(rows)
+
+    checks = [
+        ("predict, batch <= 32, units <= 128", ">=", 10.0, worst("x predict", lambda k, u, b: b <= 32 and u <= 128)),
+        ("predict, every size", ">=", 1.0, worst("x predict", lambda k, u, b: True)),
+        ("tf.function, batch 1", ">=", 3.0, worst("x tf.function", lambda k, u, b: b == 1)),
+        ("tf.function, batch 32, units <= 128", ">=", 1.3,
+         worst("x tf.function", lambda k, u, b: b == 32 and u <= 128)),
+        ("tf.function, every size", ">=", 0.9, worst("x tf.function", lambda k, u, b: True)),
+        ("numpy / matmul, units 512", "<=", 1.4, worst("x matmul", lambda k, u, b: u == 512, lowest=False)),
+    ]
+    checks.append(("stacked seed vs predict, batch 32", ">=", 10.0, (stacked["x predict"], "stacked")))
+    print("targets (worst row):")
+    for label, op, target, (value, where) in checks:
+        met = value >= target if op == ">=" else value <= target
+        print(f"  {label:<38} {value:6.2f} {op} {target:<5} {'met' if met else 'MISSED'}  ({where})")
 
 
 if __name__ == "__main__":

@@ -87,10 +87,19 @@ def test_whole_model_equals_keras_and_keeps_float32() -> None:
     np.testing.assert_allclose(out, keras_model.predict(x, verbose=0), atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("batch", [1, 40])  # 40 x 4 x 32 gate values per step: the LSTM's large-step form
-def test_fast_loops_at_small_and_large_steps(batch: int) -> None:
+FAST_SPECS = "Input(5, 3) > LSTM(6, seq) > GRU(5, seq, backwards) > SimpleRNN(4, seq) > LSTM(3, use_bias=false) > " \
+    "RepeatVector(2) > GRU(4, use_bias=false, seq) > SimpleRNN(2, use_bias=false)"
+
+
+@pytest.mark.parametrize("small_step", [0, 10**9], ids=["exp form", "tanh form"])
+@pytest.mark.parametrize("batch", [1, 7])
+def test_every_fast_loop_equals_keras(small_step: int, batch: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast loops pick their form by the size of a step; each form is forced here on a small model."""
+    from rnnspec.backends.numpy.kernels import recurrent
+
+    monkeypatch.setattr(recurrent, "SMALL_STEP", small_step)
     rng = np.random.default_rng(5)
-    keras_model, model = keras_and_numpy("Input(5, 3) > LSTM(32, seq) > GRU(32, seq) > SimpleRNN(32)", rng)
+    keras_model, model = keras_and_numpy(FAST_SPECS, rng)
     x = rng.normal(size=(batch, 5, 3)).astype("float32")
     np.testing.assert_allclose(model(x), keras_model.predict(x, verbose=0), atol=1e-5, rtol=1e-5)
 
@@ -119,3 +128,24 @@ def test_weight_mismatch_names_the_layer_and_weight() -> None:
         model.set_weights(weights[:-1] + [np.zeros((2, 6))])
     with pytest.raises(rnnspec.RnnspecError, match="has 6 weights, but 5 were given"):
         model.set_weights(weights[:-1])
+
+
+def test_a_large_batch_runs_in_parts_that_equal_keras(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large steps run on parts of the batch in parallel threads (the threshold lowered here to keep it small)."""
+    from rnnspec.backends.numpy import parallel
+
+    monkeypatch.setattr(parallel, "SPLIT_VALUES", 1)
+    batch = 2 * parallel.MIN_PART + 3
+    if parallel.cores() >= 2:
+        assert parallel.parts_for(batch, 1) >= 2
+    rng = np.random.default_rng(9)
+    keras_model, model = keras_and_numpy("Input(4, 3) > LSTM(5, seq) > GRU(4, seq) > SimpleRNN(3, seq) > LSTM(2)", rng)
+    x = rng.normal(size=(batch, 4, 3)).astype("float32")
+    np.testing.assert_allclose(model(x), keras_model.predict(x, verbose=0), atol=1e-5, rtol=1e-5)
+
+
+def test_without_threadpoolctl_nothing_is_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rnnspec.backends.numpy import parallel
+
+    monkeypatch.setattr(parallel, "_blas", lambda: None)
+    assert parallel.parts_for(10_000, 10**9) == 1

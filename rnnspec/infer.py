@@ -163,9 +163,16 @@ class _Walk:
         # A repeat reuses one resolved node, so its copies that receive the same input need inferring only once.
         self.known: dict[tuple[int, Tensor], tuple[Tensor, tuple[Weight, ...]]] = {}
         self.reported: set[Span] = set()
-        self.totals = [0, 0, 0]  # trainable, non-trainable, layers: running, since a fold needs them per copy
+        self.totals = [0, 0, 0]  # trainable, non-trainable, layers so far (kept only when folding: a fold needs them)
 
     def items(self, items: tuple[Item, ...] | list[Item], notes: tuple[ShapeNote, ...] | list[ShapeNote]) -> None:
+        if not notes:  # the common case, kept lean: checking is the hot path of `rnnspec check`
+            for item in items:
+                if type(item) is Repeat:
+                    self.repeat(item)
+                else:
+                    self.layer(item)  # type: ignore[arg-type]
+            return
         for index, item in enumerate(items):
             folds = len(self.report.folds)
             if isinstance(item, Repeat):
@@ -193,19 +200,21 @@ class _Walk:
         self.names[base] = seen + 1
         row = Row.of(base if seen == 0 else f"{base}_{seen}", node, x.shape, out.shape, weights)
         report.rows.append(row)
-        totals = self.totals
-        totals[0] += row.trainable
-        totals[1] += row.non_trainable
-        totals[2] += 1
         self.x = out
+        if not self.unroll:  # only a fold needs the running totals
+            totals = self.totals
+            totals[0] += row.trainable
+            totals[1] += row.non_trainable
+            totals[2] += 1
 
     def repeat(self, repeat: Repeat) -> None:
         copy_input: Tensor | None = None
         searched = 0  # rows inferred past MAX_UNROLLED looking for a fixed point
-        for copy in range(repeat.count):
-            if self.unroll:
+        if self.unroll:
+            for _ in range(repeat.count):
                 self.items(repeat.body, repeat.notes)
-                continue
+            return
+        for copy in range(repeat.count):
             if self.x == copy_input:
                 self.fold(repeat, repeat.count - copy, before)  # noqa: F821 (the previous copy set it)
                 return

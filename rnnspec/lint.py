@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from rnnspec.errors import RnnspecError
 from rnnspec.infer import ModelReport, Row
-from rnnspec.layers.base import LayerNode
 
 # Layers through which Keras passes a mask unchanged; the rest of the non-recurrent layers drop it.
 MASK_PASSES = {"Dense", "Activation", "Dropout", "SpatialDropout1D", "LayerNormalization", "BatchNormalization",
@@ -27,10 +26,13 @@ def _returns_sequences(row: Row) -> bool:
     return bool(args.get("return_sequences") or (inner is not None and inner.args.get("return_sequences")))
 
 
-def _recurrent_layers(row: Row) -> list[LayerNode]:
-    """The recurrent layers a row runs: itself, or a Bidirectional's forward and backward layers."""
+def _unrolled(row: Row) -> bool:
+    """Whether a recurrent row unrolls: itself, or a Bidirectional's forward or backward layer."""
     args = row.node.args
-    return [row.node] if "layer" not in args else [node for node in (args.layer, args.get("backward_layer")) if node]
+    if "layer" not in args:
+        return bool(args.get("unroll"))
+    backward = args.get("backward_layer")
+    return bool(args.layer.args.get("unroll") or backward is not None and backward.args.get("unroll"))
 
 
 def lint(report: ModelReport) -> list[RnnspecError]:
@@ -42,8 +44,7 @@ def lint(report: ModelReport) -> list[RnnspecError]:
         if kind in ("Dropout", "SpatialDropout1D") and args.rate == 0:
             found.append(_warning("W101", f"{kind} with rate 0 does nothing", row, "remove it, or give it a rate"))
         if kind in RECURRENT:
-            unrolled = any(layer.args.get("unroll") for layer in _recurrent_layers(row))
-            if unrolled and row.input_shape[1] is None:
+            if row.input_shape[1] is None and _unrolled(row):
                 found.append(_warning(
                     "W104", f"'{row.name}' unrolls over an unknown number of steps", row,
                     "Keras unrolls again for every new length; give the input a fixed length, e.g. Input(100, ...)"))

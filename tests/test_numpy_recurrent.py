@@ -92,12 +92,16 @@ FAST_SPECS = "Input(5, 3) > LSTM(6, seq) > GRU(5, seq, backwards) > SimpleRNN(4,
 
 
 @pytest.mark.parametrize("small_step", [0, 10**9], ids=["exp form", "tanh form"])
+@pytest.mark.parametrize("wide_input", [0, 10**9], ids=["projection first", "input in the product"])
 @pytest.mark.parametrize("batch", [1, 7])
-def test_every_fast_loop_equals_keras(small_step: int, batch: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fast loops pick their form by the size of a step; each form is forced here on a small model."""
+def test_every_fast_loop_equals_keras(small_step: int, wide_input: int, batch: int,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast loops pick their form by the size of a step and the width of the input; each is forced here."""
     from rnnspec.backends.numpy.kernels import recurrent
 
     monkeypatch.setattr(recurrent, "SMALL_STEP", small_step)
+    monkeypatch.setattr(recurrent, "WIDE_INPUT", wide_input)
+    monkeypatch.setattr(recurrent, "GRU_WIDE_UNITS", 10**9)
     rng = np.random.default_rng(5)
     keras_model, model = keras_and_numpy(FAST_SPECS, rng)
     x = rng.normal(size=(batch, 5, 3)).astype("float32")

@@ -153,3 +153,19 @@ def test_without_threadpoolctl_nothing_is_split(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(parallel, "_blas", lambda: None)
     assert parallel.parts_for(10_000, 10**9) == 1
+
+
+def test_splits_from_several_caller_threads_leave_blas_as_they_found_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rnnspec.backends.numpy import parallel
+
+    monkeypatch.setattr(parallel, "SPLIT_VALUES", 1)
+    model = rnnspec.compile("Input(6, 3) > LSTM(4, seq) > GRU(3)", backend="numpy")
+    x = np.random.default_rng(2).normal(size=(2 * parallel.MIN_PART, 6, 3)).astype("float32")
+    before = [lib["num_threads"] for lib in parallel._blas().info()]
+    with ThreadPoolExecutor(4) as callers:
+        outputs = list(callers.map(lambda _: model(x), range(8)))
+    for out in outputs[1:]:
+        np.testing.assert_array_equal(out, outputs[0])
+    assert [lib["num_threads"] for lib in parallel._blas().info()] == before

@@ -10,6 +10,7 @@ threadpoolctl does that holding for whichever BLAS NumPy was built with; without
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any, Callable
@@ -18,6 +19,9 @@ import numpy as np
 
 SPLIT_VALUES = 65_536  # gate values per step (batch x gates x units) from which a batch is split
 MIN_PART = 64          # rows per part at least
+# One split at a time: each uses every core, and the BLAS limit is process-wide, so overlapping limits from two
+# caller threads could restore each other's setting and leave BLAS on one thread.
+_SPLIT = threading.Lock()
 
 
 def cores() -> int:
@@ -47,5 +51,5 @@ def parts_for(batch: int, values_per_step: int) -> int:
 
 def map_parts(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, parts: int) -> np.ndarray:
     """`fn` on `parts` slices of the batch at once, the results joined in order."""
-    with _blas().limit(limits=1, user_api="blas"):
+    with _SPLIT, _blas().limit(limits=1, user_api="blas"):
         return np.concatenate(list(_pool().map(fn, np.array_split(x, parts))))

@@ -55,10 +55,6 @@ class Repeat:
 Item = Union[LayerNode, Repeat]
 
 
-def size_of(item: Item) -> int:
-    return item.size if isinstance(item, Repeat) else 1
-
-
 @dataclass
 class ModelGraph:
     name: str

@@ -166,13 +166,6 @@ class _Walk:
         self.totals = [0, 0, 0]  # trainable, non-trainable, layers so far (kept only when folding: a fold needs them)
 
     def items(self, items: tuple[Item, ...] | list[Item], notes: tuple[ShapeNote, ...] | list[ShapeNote]) -> None:
-        if not notes:  # the common case, kept lean: checking is the hot path of `rnnspec check`
-            for item in items:
-                if type(item) is Repeat:
-                    self.repeat(item)
-                else:
-                    self.layer(item)  # type: ignore[arg-type]
-            return
         for index, item in enumerate(items):
             folds = len(self.report.folds)
             if isinstance(item, Repeat):
@@ -208,15 +201,16 @@ class _Walk:
             totals[2] += 1
 
     def repeat(self, repeat: Repeat) -> None:
-        copy_input: Tensor | None = None
-        searched = 0  # rows inferred past MAX_UNROLLED looking for a fixed point
         if self.unroll:
             for _ in range(repeat.count):
                 self.items(repeat.body, repeat.notes)
             return
+        copy_input: Tensor | None = None  # the input of the copy inferred last, and the state before it
+        before: tuple = ()
+        searched = 0  # rows inferred looking for a fixed point
         for copy in range(repeat.count):
             if self.x == copy_input:
-                self.fold(repeat, repeat.count - copy, before)  # noqa: F821 (the previous copy set it)
+                self.fold(repeat, repeat.count - copy, before)
                 return
             if searched > FOLD_SEARCH:
                 raise ShapeError(f"the copies of this repeat keep changing the shape, so its {repeat.count:,} "

@@ -37,10 +37,10 @@ def _token(kind: str, value: str, pos: int, line: int, column: int, end_pos: int
     return token
 
 
-def _too_deep(pos: int, line: int, column: int) -> RnnspecError:
+def _too_deep(line: int, column: int) -> RnnspecError:
     """E103 without a path: the parser, which knows the file, puts it in."""
-    return RnnspecError("E103", f"brackets nested more than {MAX_NESTING} deep", Span("", line, column, line, column + 1),
-                        "no model needs this depth; flatten the groups")
+    return RnnspecError("E103", f"brackets nested more than {MAX_NESTING} deep",
+                        Span("", line, column, line, column + 1), "no model needs this depth; flatten the groups")
 
 
 class SpecLexer(Lexer):
@@ -94,7 +94,7 @@ class SpecLexer(Lexer):
             if kind == "LPAR":
                 depth += 1
                 if depth > MAX_NESTING:
-                    raise _too_deep(start, line, start - line_start + 1)
+                    raise _too_deep(line, start - line_start + 1)
             elif kind == "RPAR":
                 depth -= 1
             yield _token(kind, value, start, line, start - line_start + 1, pos)

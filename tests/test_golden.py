@@ -74,7 +74,8 @@ SPECIAL: dict[str, Case] = {
     # uninstalling Keras is `run` with an input that does not fit the model.
     "E501": Case("E501", {"E501.rnn": b"Input(3) > Dense(2)\n", "x.npy": _npy((2, 4))},
                  ("run", "E501.rnn", "--input", "x.npy")),
-    "E502": Case("E502", {"E502.rnn": b"Input(5, 3) > LSTM(8, seq) x 100000\n"}, ("run", "E502.rnn", "--random", "2,5")),
+    "E502": Case("E502", {"E502.rnn": b"Input(5, 3) > LSTM(8, seq) x 100000\n"},
+                 ("run", "E502.rnn", "--random", "2,5")),
 }
 CASES: dict[str, Case] = {**{code: spec_case(code, spec) for code, spec in BAD_EXAMPLES}, **SPECIAL}
 

@@ -88,10 +88,10 @@ class NumpyModel:
             array = array.astype(self.dtype, copy=False)
         expected = spec.shape
         if array.ndim != len(expected) or any(e is not None and e != d for e, d in zip(expected[1:], array.shape[1:])):
-            shown = "(" + ", ".join("None" if d is None else str(d) for d in expected) + ")"
-            raise RnnspecError("E501", f"model '{self.name}' takes inputs of shape {shown}, found {array.shape}",
-                               hint=f"arrays are batch first: (batch, {shown[7:]}" if shown.startswith("(None, ")
-                               else None)
+            dims = ["None" if d is None else str(d) for d in expected]
+            raise RnnspecError("E501", f"model '{self.name}' takes inputs of shape ({', '.join(dims)}), "
+                               f"found {array.shape}",
+                               hint=f"arrays are batch first: ({', '.join(['batch', *dims[1:]])})")
         return array
 
     def __call__(self, x: object, mask: Mask = None) -> Array:

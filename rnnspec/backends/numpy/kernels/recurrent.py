@@ -38,7 +38,6 @@ class Recurrent(Kernel):
     """
 
     zero_output_for_mask = False  # Keras: masked steps repeat the last output; Bidirectional forces zeros
-    gates = 1  # products of `units` columns per step
 
     def prepare(self) -> None:
         a = self.a
@@ -76,7 +75,7 @@ class Recurrent(Kernel):
         if self.a.go_backwards:
             x = x[:, ::-1]
         if self.fast and mask is None:
-            plan, parts = self.fast_plan(batch), parts_for(batch, batch * self.gates * self.units)
+            plan, parts = self.fast_plan(batch), parts_for(batch, batch * self.node.kind.gates * self.units)
             if parts == 1:
                 return self.fast_output(x, plan), None
             return map_parts(lambda part: self.fast_output(part, plan), x, parts), None
@@ -188,7 +187,6 @@ class LSTM(Recurrent):
     """Gates i, f, c, o in one fused product: `z = x W + h U + b`."""
 
     layer_types = ("LSTM",)
-    gates = 4
 
     def initial_state(self, batch: int) -> list[Array]:
         return [np.zeros((batch, self.units), self.dtype), np.zeros((batch, self.units), self.dtype)]
@@ -220,7 +218,8 @@ class LSTM(Recurrent):
         for form, gate_scale, cell_scale in (("exp", -1.0, -2.0), ("tanh", 0.5, 1.0)):
             scale = np.r_[np.full(3 * u, gate_scale), np.full(u, cell_scale)].astype(self.dtype)
             bias = None if self.input_bias is None else self.input_bias[order] * scale
-            kernel, recurrent_t = self.kernel[:, order] * scale, np.ascontiguousarray((self.recurrent[:, order] * scale).T)
+            kernel = self.kernel[:, order] * scale
+            recurrent_t = np.ascontiguousarray((self.recurrent[:, order] * scale).T)
             self.forms[form] = (np.ascontiguousarray(kernel), bias, recurrent_t, self.widen(recurrent_t, kernel, bias))
         return True
 
@@ -264,7 +263,6 @@ class GRU(Recurrent):
     """Gates z, r, h; with reset_after the reset gate scales `h U_h + b_h` (two biases), else `h` first."""
 
     layer_types = ("GRU",)
-    gates = 3
 
     def split_bias(self, bias: Array | None) -> tuple[Array | None, Array | None]:
         if bias is not None and self.a.reset_after:

@@ -45,6 +45,10 @@ class Kernel:
     def prepare(self) -> None:
         """Derive fused or folded copies of the weights; called after every load."""
 
+    def __reduce__(self) -> tuple:
+        """Pickled as its layer and weights (for worker processes): what `prepare` derives is derived again."""
+        return _rebuilt, (type(self), self.node, self.input_shape, self.dtype, self.params)
+
     def fresh(self, rng: np.random.Generator) -> list[Array]:
         """Fresh weights drawn like Keras's default initialisers (wrappers ask the layers they hold)."""
         forget = bool(self.a.get("unit_forget_bias"))
@@ -52,6 +56,18 @@ class Kernel:
 
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
         return x, mask
+
+    def multiply_adds_per_step(self) -> int:
+        """A rough cost of one row's step, which decides whether a batch is worth splitting across processes:
+        every weight used once (a lookup table, such as Embedding's, is not)."""
+        return sum(w.size for w in self.specs)
+
+
+def _rebuilt(cls: type[Kernel], node: LayerNode, input_shape: Shape, dtype: np.dtype, params: list[Array]
+             ) -> Kernel:
+    kernel = cls(node, input_shape, dtype)
+    kernel.load(params)
+    return kernel
 
 
 def make_kernel(node: LayerNode, input_shape: Shape, dtype: np.dtype) -> Kernel:

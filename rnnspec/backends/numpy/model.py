@@ -9,6 +9,7 @@ from rnnspec.errors import RnnspecError
 from rnnspec.infer import ModelReport, require_buildable
 from rnnspec.layers.base import Weight
 
+from rnnspec.backends.numpy import parallel
 from rnnspec.backends.numpy.base import Array, Kernel, Mask, kernels, make_kernel
 
 
@@ -26,6 +27,8 @@ class NumpyModel:
         self.dtype = np.dtype(dtype)
         self.layers: list[Kernel] = [make_kernel(r.node, r.input_shape, self.dtype) for r in report.rows]
         self.layer_names = [r.name for r in report.rows]
+        self._key, self._version = parallel.new_key(), 0  # which weights the worker processes hold
+        self._multiply_adds_per_step = sum(layer.multiply_adds_per_step() for layer in self.layers)
         self.reset_weights(seed)
 
     # ------------------------------------------------------------ weights
@@ -52,6 +55,7 @@ class NumpyModel:
         rng = np.random.default_rng(seed)
         for layer in self.layers:
             layer.load(layer.fresh(rng))
+        self._version += 1
 
     def get_weights(self) -> list[Array]:
         return [p.copy() for layer in self.layers for p in layer.params]
@@ -71,6 +75,7 @@ class NumpyModel:
         for layer in self.layers:
             layer.load(list(arrays[position:position + len(layer.specs)]))
             position += len(layer.specs)
+        self._version += 1
 
     def named_weights(self) -> dict[str, Array]:
         return dict(zip(self.weight_names(), self.get_weights()))
@@ -95,16 +100,27 @@ class NumpyModel:
         return array
 
     def __call__(self, x: object, mask: Mask = None) -> Array:
-        out, mask = self._input(x), mask
-        for layer in self.layers:
-            out, mask = layer.forward(out, mask)
-        return out
+        array = self._input(x)
+        steps = array.shape[1] if array.ndim > 1 else 1
+        work = len(array) * steps * self._multiply_adds_per_step
+        split = parallel.split_call(self._forward, self._key, self._version, self.layers, array, mask, work)
+        return self._forward(array, mask) if split is None else split
+
+    def _forward(self, x: Array, mask: Mask) -> Array:
+        return run_layers(self.layers, x, mask)
 
     def predict(self, x: object, batch_size: int = 32) -> Array:
         array = self._input(x)
         if len(array) <= batch_size:
             return self(array)
         return np.concatenate([self(array[i:i + batch_size]) for i in range(0, len(array), batch_size)])
+
+
+def run_layers(layers: Sequence[Kernel], x: Array, mask: Mask) -> Array:
+    """The model's inference on a batch (or, in a worker process, on part of one)."""
+    for layer in layers:
+        x, mask = layer.forward(x, mask)
+    return x
 
 
 def _first_difference(specs: list[tuple[str, Weight]], names: list[str], arrays: Sequence[Array]) -> str:

@@ -33,6 +33,9 @@ class Embedding(Kernel):
             table = merge_lora(table, self.params[1], self.params[2])
         self.table = table
 
+    def multiply_adds_per_step(self) -> int:
+        return 0
+
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
         ids = np.asarray(x)
         if not np.issubdtype(ids.dtype, np.integer):

@@ -6,7 +6,6 @@ import numpy as np
 
 from rnnspec.backends.numpy.activations import activation
 from rnnspec.backends.numpy.base import Array, Kernel, Mask, make_kernel
-from rnnspec.backends.numpy.parallel import map_parts, parts_for
 from rnnspec.layers.base import Args, LayerNode
 
 
@@ -75,10 +74,7 @@ class Recurrent(Kernel):
         if self.a.go_backwards:
             x = x[:, ::-1]
         if self.fast and mask is None:
-            plan, parts = self.fast_plan(batch), parts_for(batch, batch * self.node.kind.gates * self.units)
-            if parts == 1:
-                return self.fast_output(x, plan), None
-            return map_parts(lambda part: self.fast_output(part, plan), x, parts), None
+            return self.fast_output(x, self.fast_plan(batch)), None
         projected = np.matmul(x.reshape(batch * steps, features), self.kernel).reshape(batch, steps, -1)
         if self.input_bias is not None:
             projected += self.input_bias

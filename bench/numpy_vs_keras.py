@@ -43,14 +43,19 @@ def timed(fn: Callable[[], object], budget: float = 0.4, least: int = 3) -> floa
     return statistics.median(times)
 
 
+SETTLE = 0.15  # seconds between contenders: OpenBLAS's threads spin for ~0.1 s after a threaded call (TF's too)
+
+
 def compared(fns: dict[str, Callable[[], object]], rounds: int = 7, budget: float = 0.06) -> dict[str, float]:
     """Median time of each, and the median over rounds of each one's ratio to the first (`x <name>`).
 
     The rounds interleave the contenders, so that a slow phase of this shared machine (timings here drift by up
-    to 1.7x within seconds) slows all of them alike instead of whichever happened to run during it."""
+    to 1.7x within seconds) slows all of them alike instead of whichever happened to run during it. A pause
+    before each keeps the threads the previous one left spinning from taking a core from it."""
     per_round: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
+            time.sleep(SETTLE)
             per_round[name].append(timed(fn, budget=budget, least=2))
     first = next(iter(fns))
     result = {name: statistics.median(times) for name, times in per_round.items()}
@@ -128,9 +133,12 @@ def cold_start() -> tuple[float, float]:
 
 def main() -> None:
     quick = "--quick" in sys.argv
+    from rnnspec.backends.numpy import parallel
+
+    workers = parallel.wait_until_ready()  # started before timing, as a running service would have them
     units_list, batches = ([32, 128], [1, 32]) if quick else ([32, 128, 512], [1, 32, 256])
     print(f"{STEPS} steps of {FEATURES} features; times are medians; x = median over interleaved rounds of "
-          "Keras time / NumPy time; np/mm = NumPy time / matmul time")
+          f"Keras time / NumPy time; np/mm = NumPy time / matmul time; {workers} NumPy worker process(es)")
     print(f"{'model':<22}{'batch':>6}{'numpy ms':>10}{'predict ms':>12}{'x':>7}{'tf.fn ms':>10}{'x':>7}"
           f"{'matmul ms':>11}{'np/mm':>7}")
     results: dict[tuple[str, int, int], dict[str, float]] = {}

@@ -140,3 +140,17 @@ def test_a_forked_process_starts_its_own_workers(one_worker: None, monkeypatch: 
     parent = parallel.pool()
     monkeypatch.setattr(os, "getpid", lambda: parent.pid + 1)
     assert parallel.pool() is not parent and not parallel.pool().workers
+
+
+def test_workers_start_with_the_second_large_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that makes one large call (`rnnspec run`) does not pay for starting a worker."""
+    monkeypatch.setenv("RNNSPEC_WORKERS", "1")
+    monkeypatch.setattr(parallel, "SPLIT_WORK", 1)
+    monkeypatch.setattr(parallel, "MIN_PART", 1)
+    monkeypatch.setattr(parallel, "_pool", None)
+    model = rnnspec.compile(SPEC, backend="numpy")
+    model(ids(4))
+    assert not parallel.pool().workers
+    model(ids(4))
+    assert len(parallel.pool().workers) == 1
+    parallel.pool().close()

@@ -9,7 +9,7 @@ threads queue on it (measured: two threads on halves of LSTM(32) at batch 256 to
 the whole; two processes take 0.5x).
 
 Workers are plain `python -m rnnspec.backends.numpy.worker` processes on a socket pair, started in the background
-by the first call large enough to split (which runs unsplit, as every call does until a worker is ready). They
+by the second call large enough to split (which runs unsplit, as every call does until a worker is ready). They
 hold a copy of each model's kernels, sent once per weight version, and exit when this process closes its end.
 `RNNSPEC_WORKERS=0` turns them off; any failure of a worker turns them off for this process, and the call runs
 here instead: a worker can make a call faster, never wrong or failed.
@@ -113,11 +113,10 @@ class Worker:
         return out
 
     def close(self) -> None:
-        self.connection.close()  # the worker reads end-of-file and exits
-        try:
-            self.process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        """Ended at once (it holds nothing to keep): waiting for one still importing would delay our exit."""
+        self.connection.close()
+        self.process.kill()
+        self.process.wait()
 
 
 class _Pool:
@@ -127,6 +126,7 @@ class _Pool:
         self.pid = os.getpid()
         self.workers: list[Worker] = []
         self.failed = False
+        self.large_calls = 0
 
     def wanted(self) -> int:
         setting = os.environ.get("RNNSPEC_WORKERS", "").strip()
@@ -137,12 +137,21 @@ class _Pool:
         return cores() - 1
 
     def ready(self) -> list[Worker]:
-        """The workers able to take a part now, starting them on first use."""
+        """The workers able to take a part of a large call now. The second large call starts them: a process
+        that makes one (`rnnspec run`, a script) would only pay for their start-up."""
+        self.large_calls += 1
+        if self.large_calls >= 2:
+            self.start()
+        return self.answering()
+
+    def start(self) -> None:
         if not self.workers and self.wanted() > 0:
             try:
                 self.workers = [Worker() for _ in range(self.wanted())]
             except OSError:
                 self.fail()
+
+    def answering(self) -> list[Worker]:
         try:
             return [w for w in self.workers if w.is_ready()]
         except (OSError, EOFError):
@@ -182,14 +191,14 @@ def _close() -> None:
 def wait_until_ready(timeout: float = 30.0) -> int:
     """Start the workers and wait for them (tests, benchmarks); how many are ready."""
     workers = pool()
-    workers.ready()
+    workers.start()
     for worker in list(workers.workers):
         try:
             if worker.ready or worker.connection.poll(timeout):
                 worker.is_ready()
         except (OSError, EOFError):
             workers.fail()
-    return len(workers.ready())
+    return len(workers.answering())
 
 
 def split_call(forward: Forward, key: int, version: int, layers: object, x: Array, mask: Array | None,

@@ -6,7 +6,7 @@ interact at inference, so a large enough batch is cut into one part per core: th
 and each worker process one other, with BLAS held to one thread meanwhile (threadpoolctl) so that the parts do not
 fight over the cores. Threads cannot do this: every NumPy call takes the GIL, and with a dozen calls per step the
 threads queue on it (measured: two threads on halves of LSTM(32) at batch 256 took 1.2x the time of one thread on
-the whole; two processes take 0.5x).
+the whole; two processes take about 0.6x).
 
 Workers are plain `python -m rnnspec.backends.numpy.worker` processes on a socket pair, started in the background
 by the second call large enough to split (which runs unsplit, as every call does until a worker is ready). They
@@ -32,9 +32,9 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-SPLIT_WORK = 10_000_000  # multiply-adds (rows x steps x weights) from which a call is split (about 1 ms of work)
-MIN_PART = 16            # rows per part at least: smaller parts gain less than the hand-off costs (measured)
-CACHED_MODELS = 8       # models a worker keeps (their weights), least recently used dropped first
+SPLIT_WORK = 10_000_000   # multiply-adds (rows x steps x weights) from which a call is split (about 1 ms of work)
+MIN_PART = 16             # rows per part at least: smaller parts gain less than the hand-off costs (measured)
+CACHED_MODELS = 8         # models a worker keeps (their weights), least recently used dropped first
 _SPLIT = threading.Lock()  # one split at a time: each already uses every core, and the BLAS limit is process-wide
 _keys = itertools.count()
 splits = 0  # calls split so far (tests ask)
@@ -95,7 +95,8 @@ class Worker:
         self.held[key] = version
         self.held.move_to_end(key)
         dropped = [self.held.popitem(last=False)[0] for _ in range(len(self.held) - CACHED_MODELS)]
-        self.connection.send(("run", key, shipped, dropped, x.shape, x.dtype.str, None if mask is None else mask.shape))
+        mask_shape = None if mask is None else mask.shape
+        self.connection.send(("run", key, shipped, dropped, x.shape, x.dtype.str, mask_shape))
         self.connection.send_bytes(np.ascontiguousarray(x))
         if mask is not None:
             self.connection.send_bytes(np.ascontiguousarray(mask, bool))
@@ -205,40 +206,41 @@ def split_call(forward: Forward, key: int, version: int, layers: object, x: Arra
                work: int) -> Array | None:
     """`forward(x, mask)` with the batch split across this process and the ready workers, or None where the call
     is too small to gain, no worker is ready, or another split is running (each split uses every core)."""
-    global splits
-    batch = len(x)
-    if work < SPLIT_WORK or batch < 2 * MIN_PART or not _SPLIT.acquire(blocking=False):
+    if work < SPLIT_WORK or len(x) < 2 * MIN_PART or not _SPLIT.acquire(blocking=False):
         return None
     try:
         workers = pool()
-        ready = workers.ready()[:batch // MIN_PART - 1]
-        if not ready:
-            return None
-        bounds = np.linspace(0, batch, len(ready) + 2).astype(int)
-        parts = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
-        sent: list[Worker] = []
-        done = False
-        try:
-            try:
-                for worker, rows in zip(ready, parts[1:]):
-                    worker.send(key, version, layers, x[rows], None if mask is None else mask[rows])
-                    sent.append(worker)
-            except (OSError, EOFError, pickle.PicklingError, TypeError, AttributeError):
-                workers.fail()
-                return None
-            with _blas().limit(limits=1, user_api="blas"):
-                outputs = [forward(x[parts[0]], None if mask is None else mask[parts[0]])]
-            for worker, rows in zip(sent, parts[1:]):
-                try:
-                    outputs.append(worker.receive())
-                except (OSError, EOFError):
-                    workers.fail()
-                    outputs.append(forward(x[rows], None if mask is None else mask[rows]))
-            done = True
-        finally:
-            if not done and not workers.failed:  # an error or interrupt left replies unread: fresh workers next time
-                workers.close()
-        splits += 1
-        return np.concatenate(outputs)
+        ready = workers.ready()[:len(x) // MIN_PART - 1]
+        return _in_parts(workers, ready, forward, (key, version, layers), x, mask) if ready else None
     finally:
         _SPLIT.release()
+
+
+def _in_parts(workers: _Pool, ready: list[Worker], forward: Forward, model: tuple[int, int, object], x: Array,
+              mask: Array | None) -> Array | None:
+    """The first part here, one part per ready worker; a worker that fails has its part run here too."""
+    global splits
+    bounds = np.linspace(0, len(x), len(ready) + 2).astype(int)
+    parts = [(x[a:b], None if mask is None else mask[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    done = False
+    try:
+        try:
+            for worker, part in zip(ready, parts[1:]):
+                worker.send(*model, *part)
+        except (OSError, EOFError, pickle.PicklingError, TypeError, AttributeError):
+            workers.fail()
+            return None
+        with _blas().limit(limits=1, user_api="blas"):
+            outputs = [forward(*parts[0])]
+        for worker, part in zip(ready, parts[1:]):
+            try:
+                outputs.append(worker.receive())
+            except (OSError, EOFError):
+                workers.fail()
+                outputs.append(forward(*part))
+        done = True
+    finally:
+        if not done and not workers.failed:  # an error or interrupt left replies unread: fresh workers next time
+            workers.close()
+    splits += 1
+    return np.concatenate(outputs)

@@ -48,8 +48,6 @@ def ids(batch: int, seed: int = 0) -> np.ndarray:
 
 
 def test_a_split_call_equals_keras_and_one_process(one_worker: None) -> None:
-    from rnnspec.backends.keras import keras_layer  # noqa: F401  (Keras only where the test needs it)
-
     report = rnnspec.select(SPEC)
     keras_model = rnnspec.compile(report)
     model = rnnspec.compile(report, backend="numpy")
@@ -154,3 +152,12 @@ def test_workers_start_with_the_second_large_call(monkeypatch: pytest.MonkeyPatc
     model(ids(4))
     assert len(parallel.pool().workers) == 1
     parallel.pool().close()
+
+
+def test_an_error_in_a_worker_runs_its_part_here(one_worker: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker cannot read the model it is sent: it says so, and the part runs in this process."""
+    model = rnnspec.compile(SPEC, backend="numpy")
+    x = ids(6)
+    monkeypatch.setattr(parallel.pickle, "dumps", lambda *args: b"not a pickle")
+    np.testing.assert_allclose(model(x), run_layers(model.layers, x, None), rtol=1e-6, atol=1e-6)
+    assert parallel.pool().failed

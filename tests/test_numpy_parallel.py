@@ -161,3 +161,16 @@ def test_an_error_in_a_worker_runs_its_part_here(one_worker: None, monkeypatch: 
     monkeypatch.setattr(parallel.pickle, "dumps", lambda *args: b"not a pickle")
     np.testing.assert_allclose(model(x), run_layers(model.layers, x, None), rtol=1e-6, atol=1e-6)
     assert parallel.pool().failed
+
+
+def test_a_wide_model_is_split_only_into_parts_of_enough_rows(one_worker: None) -> None:
+    """A product of few rows by many weights is slow: a part gets a row per WEIGHTS_PER_ROW weights of a step."""
+    model = rnnspec.compile("Input(3, 8) > LSTM(64)", backend="numpy")
+    rows = -(-model._multiply_adds_per_step // parallel.WEIGHTS_PER_ROW)
+    assert rows >= 2
+    x = np.random.default_rng(7).normal(size=(2 * rows, 3, 8)).astype("float32")
+    before = parallel.splits
+    model(x[:-1])
+    assert parallel.splits == before
+    np.testing.assert_allclose(model(x), run_layers(model.layers, x, None), rtol=1e-6, atol=1e-6)
+    assert parallel.splits == before + 1

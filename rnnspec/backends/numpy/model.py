@@ -102,9 +102,8 @@ class NumpyModel:
     def __call__(self, x: object, mask: Mask = None) -> Array:
         array = self._input(x)
         mask = None if mask is None else np.asarray(mask, bool)
-        steps = array.shape[1] if array.ndim > 1 else 1
-        work = len(array) * steps * self._multiply_adds_per_step
-        split = parallel.split_call(self._forward, self._key, self._version, self.layers, array, mask, work)
+        split = parallel.split_call(self._forward, self._key, self._version, self.layers, array, mask,
+                                    self._multiply_adds_per_step)
         return self._forward(array, mask) if split is None else split
 
     def _forward(self, x: Array, mask: Mask) -> Array:

@@ -34,6 +34,8 @@ import numpy as np
 
 SPLIT_WORK = 10_000_000   # multiply-adds (rows x steps x weights) from which a call is split (about 1 ms of work)
 MIN_PART = 16             # rows per part at least: smaller parts gain less than the hand-off costs (measured)
+WEIGHTS_PER_ROW = 8192    # ... and a row per this many weights used per step: a product of few rows by many weights
+                          # runs far below BLAS's speed (measured: 512-unit layers gain at 128 rows a part, lose at 16)
 CACHED_MODELS = 8         # models a worker keeps (their weights), least recently used dropped first
 _SPLIT = threading.Lock()  # one split at a time: each already uses every core, and the BLAS limit is process-wide
 _keys = itertools.count()
@@ -203,14 +205,17 @@ def wait_until_ready(timeout: float = 30.0) -> int:
 
 
 def split_call(forward: Forward, key: int, version: int, layers: object, x: Array, mask: Array | None,
-               work: int) -> Array | None:
+               weights_per_step: int) -> Array | None:
     """`forward(x, mask)` with the batch split across this process and the ready workers, or None where the call
-    is too small to gain, no worker is ready, or another split is running (each split uses every core)."""
-    if work < SPLIT_WORK or len(x) < 2 * MIN_PART or not _SPLIT.acquire(blocking=False):
+    is too small to gain, no worker is ready, or another split is running (each split uses every core).
+    `weights_per_step`: the multiply-adds of one row's step, a rough measure of the model's cost."""
+    steps = x.shape[1] if x.ndim > 1 else 1
+    part = max(MIN_PART, -(-weights_per_step // WEIGHTS_PER_ROW))
+    if len(x) * steps * weights_per_step < SPLIT_WORK or len(x) < 2 * part or not _SPLIT.acquire(blocking=False):
         return None
     try:
         workers = pool()
-        ready = workers.ready()[:len(x) // MIN_PART - 1]
+        ready = workers.ready()[:len(x) // part - 1]
         return _in_parts(workers, ready, forward, (key, version, layers), x, mask) if ready else None
     finally:
         _SPLIT.release()

@@ -34,7 +34,7 @@ import numpy as np
 
 SPLIT_WORK = 10_000_000   # multiply-adds (rows x steps x weights) from which a call is split (about 1 ms of work)
 MIN_PART = 16             # rows per part at least: smaller parts gain less than the hand-off costs (measured)
-WEIGHTS_PER_ROW = 8192    # ... and a row per this many weights used per step: a product of few rows by many weights
+WEIGHTS_PER_ROW = 16_384  # ... and a row per this many weights used per step: a product of few rows by many weights
                           # runs far below BLAS's speed (measured: 512-unit layers gain at 128 rows a part, lose at 16)
 CACHED_MODELS = 8         # models a worker keeps (their weights), least recently used dropped first
 _SPLIT = threading.Lock()  # one split at a time: each already uses every core, and the BLAS limit is process-wide

@@ -22,6 +22,7 @@ EVERY_KERNEL = [
     "backward_layer=LSTM(3, seq, backwards), merge_mode=ave) > GlobalMaxPooling1D() > Dense(2, activation=softmax)",
     "Input(9, 3) > Bidirectional(SimpleRNN(4, seq, activation=relu), merge_mode=mul) > AveragePooling1D(3) > "
     "TimeDistributed(Dense(3)) > Flatten() > Dense(1, activation=sigmoid)",
+    "Input(9, 3) > SpatialDropout1D(0.2) > Activation(tanh) > GRU(4) > RepeatVector(2) > Reshape((4, 2)) > LSTM(2)",
 ]
 
 
@@ -88,7 +89,9 @@ def test_every_kernel_travels_to_a_worker_and_back(spec: str, one_worker: None) 
     copy = pickle.loads(pickle.dumps(model.layers))
     x = np.random.default_rng(6).normal(size=(5, 9, 3)).astype("float32")
     np.testing.assert_array_equal(run_layers(copy, x, None), run_layers(model.layers, x, None))
+    before = parallel.splits
     np.testing.assert_allclose(model(x), run_layers(model.layers, x, None), rtol=1e-6, atol=1e-6)
+    assert parallel.splits == before + 1
 
 
 def test_a_dead_worker_costs_speed_not_the_answer(one_worker: None) -> None:

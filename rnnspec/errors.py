@@ -108,6 +108,7 @@ CODES: dict[str, str] = {
     "E500": "I/O error",
     "E501": "backend error",
     "E502": "model too large to build",
+    "E503": "too large to allocate",
     "W100": "warning: Dense after seq acts per time step",
     "W101": "warning: dropout of rate 0",
     "W102": "warning: repeat of 1",

@@ -146,6 +146,18 @@ def require_buildable(report: ModelReport) -> None:
                            "`rnnspec check` reports its shapes and counts as it is; to build it, repeat fewer times")
 
 
+MAX_ALLOCATION = 4 << 30  # bytes in one array a backend allocates (a model's weights, an input or output batch)
+
+
+def require_allocatable(nbytes: int, what: str, span: Span | None = None, hint: str | None = None) -> None:
+    """Refuse, with E503, an allocation past MAX_ALLOCATION: a clear error instead of a MemoryError or a machine
+    that swaps. `what` names the array (e.g. "the weights of model 'm'", "the --random input")."""
+    if nbytes > MAX_ALLOCATION:
+        raise RnnspecError("E503", f"{what} would take {nbytes / (1 << 30):,.1f} GiB; rnnspec allocates at most "
+                           f"{MAX_ALLOCATION >> 30} GiB in one piece", span,
+                           hint or "use smaller sizes, or a smaller batch")
+
+
 def first_layer(item: Item) -> LayerNode:
     while isinstance(item, Repeat):
         item = item.body[0]

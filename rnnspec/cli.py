@@ -44,7 +44,8 @@ class SourceResult:
 def check_source(path: str, source: str) -> SourceResult:
     """Every model of one text; a syntax error costs only the model block it is in."""
     result = SourceResult(path, source)
-    modules, result.errors = parse_blocks(source, path)
+    modules, broken = parse_blocks(source, path)
+    result.errors = [block.error for block in broken]
     names: dict[str, Span] = {}
     for module in modules:
         result.reports += check_module(module, names)

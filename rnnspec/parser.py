@@ -5,6 +5,7 @@ import re
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
@@ -350,25 +351,36 @@ def _bad_character(err: UnexpectedCharacters, source: str, path: str) -> Rnnspec
     return RnnspecError("E100", f"unexpected {shown}; expected {describe_expected(expected)}", span, hint)
 
 
-_MODEL_START = re.compile(r"^[ \t]*model[ \t]+[A-Za-z_][A-Za-z0-9_]*[ \t]*:", re.M)
+_MODEL_START = re.compile(r"^[ \t]*model[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*:", re.M)
 
 
-def parse_blocks(source: str, path: str = "<spec>") -> tuple[list[Module], list[RnnspecError]]:
+class BrokenBlock(NamedTuple):
+    """A model block that did not parse: its name (`model NAME:`, or ANONYMOUS_MODEL for a file without
+    blocks), where the block starts, and the syntax error; a checker reports it as that model's error."""
+
+    name: str
+    span: Span
+    error: RnnspecError
+
+
+def parse_blocks(source: str, path: str = "<spec>") -> tuple[list[Module], list[BrokenBlock]]:
     """Parse a file; after a syntax error, parse each `model NAME:` block on its own so that one broken model
     does not hide the others (every error of the file is reported). Positions stay those of the whole file."""
     try:
         return [parse(source, path)], []
     except RnnspecError as first:
-        if first.code == "E104":
-            return [], [first]
-        starts = [m.start() for m in _MODEL_START.finditer(source)]
+        starts = list(_MODEL_START.finditer(source)) if first.code != "E104" else []
         if len(starts) < 2:
-            return [], [first]
-    modules, errors = [], []
-    for begin, end in zip(starts, starts[1:] + [len(source)]):
+            name = starts[0].group(1) if starts else ANONYMOUS_MODEL
+            return [], [BrokenBlock(name, first.span or Span(path, 1, 1, 1, 2), first)]
+    modules, broken = [], []
+    for match, end in zip(starts, [m.start() for m in starts[1:]] + [len(source)]):
+        begin = match.start()
         blanked = re.sub(r"[^\n]", " ", source[:begin]) + source[begin:end] + re.sub(r"[^\n]", " ", source[end:])
         try:
             modules.append(parse(blanked, path))
         except RnnspecError as err:
-            errors.append(err)
-    return modules, errors
+            line, column = _line_column(source, match.start(1))
+            span = Span(path, line, column, line, column + len(match.group(1)))
+            broken.append(BrokenBlock(match.group(1), span, err))
+    return modules, broken

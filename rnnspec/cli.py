@@ -1,35 +1,47 @@
 """The `rnnspec` command: check, summary, compile, run, layers. Exit 0 ok, 1 a spec is wrong, 2 usage or I/O."""
 from __future__ import annotations
 
+if __name__ == "__main__":  # `python -m rnnspec.cli` runs as `python -m rnnspec` does (which guards sys.path)
+    import runpy
+
+    runpy.run_module("rnnspec", run_name="__main__", alter_sys=True)
+
+import io
 import json
+import os
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Iterator, NoReturn
 
 import click
 
-from rnnspec.errors import RnnspecError, Span
+from rnnspec import api
+from rnnspec.allow import WARNING_CODES, unknown_code
+from rnnspec.errors import RnnspecError
+from rnnspec.infer import ModelReport
 from rnnspec.layers.base import suggest
-from rnnspec.infer import ModelReport, check_module
-from rnnspec.parser import MAX_SOURCE_CHARS, parse_blocks, too_large
-from rnnspec.unparse import spec_text
 from rnnspec.render import (
-    JSON_SCHEMA_VERSION, format_error, github_annotation, pass_line, report_json, summary_table,
+    JSON_SCHEMA_VERSION, format_error, github_annotation, pass_line, printable, report_json, source_lines,
+    summary_table,
 )
 from rnnspec.shape import format_shape
+from rnnspec.unparse import spec_text
 
 EXIT_OK, EXIT_SPEC, EXIT_USAGE = 0, 1, 2
 EXPR_PATH = "<expr>"
+MAX_ERRORS = 100  # errors and warnings printed per source in text and github output (--max-errors)
 
 
 @dataclass
 class SourceResult:
-    """One file or expression: its text, the reports of its models, and errors that stopped it early."""
+    """One file or expression: its text and the reports of its models, or the error that kept it from being read."""
 
     path: str
     source: str | None = None
     reports: list[ModelReport] = field(default_factory=list)
-    errors: list[RnnspecError] = field(default_factory=list)
+    errors: list[RnnspecError] = field(default_factory=list)  # the source could not be read (E500, E104)
     io_error: bool = False
 
     @property
@@ -41,126 +53,259 @@ class SourceResult:
         return [w for r in self.reports for w in r.warnings]
 
 
-def check_source(path: str, source: str) -> SourceResult:
-    """Every model of one text; a syntax error costs only the model block it is in."""
-    result = SourceResult(path, source)
-    modules, broken = parse_blocks(source, path)
-    result.errors = [block.error for block in broken]
-    names: dict[str, Span] = {}
-    for module in modules:
-        result.reports += check_module(module, names)
-    return result
+def check_source(path: str, source: str, allow: frozenset[str] = frozenset()) -> SourceResult:
+    """Every model of one text, as `rnnspec.check` sees them (a syntax error is its model's error)."""
+    return SourceResult(path, source, api.check(source, path=path, allow=allow))
 
 
-def read_spec(path: Path) -> SourceResult:
+def read_spec(path: Path, allow: frozenset[str] = frozenset()) -> SourceResult:
     shown = str(path)
     try:
-        with path.open("rb") as file:  # a bounded read: a huge file, or /dev/zero, must not exhaust memory
-            data = file.read(MAX_SOURCE_CHARS + 1)
-    except OSError as err:
-        return SourceResult(shown, errors=[RnnspecError("E500", f"cannot read {shown}: {err.strerror or err}")],
-                            io_error=True)
-    if len(data) > MAX_SOURCE_CHARS:
-        return SourceResult(shown, errors=[too_large(shown, "bytes")], io_error=True)
+        source = api.read_spec_file(path)
+    except RnnspecError as err:
+        return SourceResult(shown, errors=[err], io_error=True)
+    return check_source(shown, source, allow)
+
+
+def _io_problem(path: str, message: str) -> SourceResult:
+    return SourceResult(path, errors=[RnnspecError("E500", message)], io_error=True)
+
+
+def spec_files(raw: str) -> Iterator[Path | SourceResult]:
+    """What one PATH argument names: a file as given, or a directory's `*.rnn` files in sorted order, with a
+    result for each directory that cannot be read. The walk keeps a stack instead of recursing (a tree of any
+    depth) and does not enter a symlinked directory it finds (no loops; a directory named on the command line is
+    followed); a symlinked file is checked as the file it points to."""
     try:
-        return check_source(shown, data.decode("utf-8"))
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        column = len(data[data.rfind(b"\n", 0, err.start) + 1:err.start].decode("utf-8", "replace")) + 1
-        return SourceResult(shown, errors=[RnnspecError(
-            "E500", f"{shown} is not UTF-8 text: byte 0x{data[err.start]:02x} cannot start or continue a character",
-            Span(shown, line, column, line, column + 1), "save the file as UTF-8")], io_error=True)
-
-
-def collect(paths: tuple[str, ...]) -> tuple[list[Path], list[SourceResult]]:
-    """Files to check: files as given, directories searched recursively for `*.rnn`."""
-    files: list[Path] = []
-    problems: list[SourceResult] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*.rnn") if p.is_file())
-            if not found:
-                problems.append(SourceResult(raw, errors=[RnnspecError("E500", f"no .rnn files under {raw}")],
-                                             io_error=True))
-            files.extend(found)
-        elif path.exists():
-            files.append(path)
+        is_dir = os.path.isdir(raw) and os.stat(raw) is not None
+    except OSError as err:
+        yield _io_problem(raw, f"cannot read {raw}: {err.strerror or err}")
+        return
+    if not is_dir:
+        if os.path.lexists(raw):
+            yield Path(raw)
         else:
-            problems.append(SourceResult(raw, errors=[RnnspecError("E500", f"no such file or directory: {raw}")],
-                                         io_error=True))
-    return files, problems
+            yield _io_problem(raw, f"no such file or directory: {raw}")
+        return
+    stack: list[tuple[Path, bool]] = [(Path(raw), True)]
+    found = unreadable = False
+    while stack:
+        path, is_directory = stack.pop()
+        if not is_directory:
+            found = True
+            yield path
+            continue
+        try:
+            with os.scandir(path) as entries:
+                children = sorted((entry.name, _is_directory(entry)) for entry in entries)
+        except OSError as err:
+            unreadable = True
+            yield _io_problem(str(path), f"cannot read directory {path}: {err.strerror or err}")
+            continue
+        stack.extend((path / name, directory) for name, directory in reversed(children)
+                     if directory or name.endswith(".rnn"))
+    if not found and not unreadable:
+        yield _io_problem(raw, f"no .rnn files under {raw}")
+
+
+def _is_directory(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def _results(paths: tuple[str, ...], exprs: tuple[str, ...], allow: frozenset[str]) -> Iterator[SourceResult]:
+    """Each source checked in turn, so that its report can be printed and dropped before the next is read."""
+    for raw in paths:
+        for found in spec_files(raw):
+            yield found if isinstance(found, SourceResult) else read_spec(found, allow)
+    for expr in exprs:
+        yield check_source(EXPR_PATH, expr, allow)
 
 
 def _color() -> bool:
     return sys.stdout.isatty()
 
 
-def _echo_errors(result: SourceResult, warnings: bool = False) -> None:
-    for error in result.all_errors + (result.all_warnings if warnings else []):
-        click.echo(format_error(error, result.source, _color()), err=False)
+class _OutputError(Exception):
+    """Standard output cannot be written (a full disk, a closed pipe): the command ends with exit 2."""
 
 
-def _exit_code(results: list[SourceResult], strict: bool = False) -> int:
-    if any(r.io_error for r in results):
-        return EXIT_USAGE
-    failing = any(r.all_errors or (strict and r.all_warnings) for r in results)
-    return EXIT_SPEC if failing else EXIT_OK
+def _write(text: str) -> None:
+    try:
+        sys.stdout.write(text + "\n")
+    except OSError as err:
+        raise _OutputError(err) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _out(text: str) -> None:
+    """A line (or lines) of output, anything taken from the input escaped so that it cannot drive the terminal."""
+    _write("\n".join(printable(line) for line in text.split("\n")))
+
+
+def _show_error(error: RnnspecError, lines: list[str] | None = None) -> None:
+    _write(format_error(error, lines, _color()))
+
+
+def _show_errors(result: SourceResult, errors: list[RnnspecError]) -> None:
+    lines = source_lines(result.source) if result.source is not None and errors else None
+    for error in errors:
+        _show_error(error, lines)
+
+
+@dataclass
+class _Tally:
+    """What the closing line and the exit code need, kept while each source's reports are dropped."""
+
+    sources: int = 0
+    models: int = 0
+    failed: int = 0
+    errors: int = 0
+    warnings: int = 0
+    io_error: bool = False
+
+    def add(self, result: SourceResult) -> None:
+        self.sources += 1
+        self.models += len(result.reports)
+        self.failed += sum(not r.ok for r in result.reports)
+        self.errors += len(result.all_errors)
+        self.warnings += len(result.all_warnings)
+        self.io_error = self.io_error or result.io_error
+
+    def exit_code(self, strict: bool) -> int:
+        if self.io_error:
+            return EXIT_USAGE
+        return EXIT_SPEC if self.errors or (strict and self.warnings) else EXIT_OK
+
+
+def _allowed(ctx: click.Context, param: click.Parameter, codes: tuple[str, ...]) -> frozenset[str]:
+    for code in codes:
+        problem = unknown_code(code)
+        if problem is not None:
+            raise click.BadParameter(f"cannot allow {problem}")
+    return frozenset(codes)
+
+
+class _Command(click.Group):
+    """The group, made safe to print from: unencodable characters escaped, a closed pipe ends quietly, and any
+    other failure to write standard output (a full disk) is reported on standard error with exit 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        for stream in (sys.stdout, sys.stderr):
+            if isinstance(stream, io.TextIOWrapper):
+                stream.reconfigure(errors="backslashreplace")
+        try:
+            try:
+                return super().main(*args, **kwargs)
+            finally:
+                sys.stdout.flush()
+        except (_OutputError, OSError) as err:
+            cause = err.args[0] if isinstance(err, _OutputError) else err
+            _silence_stdout()
+            if not isinstance(cause, BrokenPipeError):
+                sys.stderr.write(format_error(RnnspecError(
+                    "E500", f"cannot write the output: {getattr(cause, 'strerror', None) or cause}"), None) + "\n")
+            sys.exit(EXIT_USAGE)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so that the interpreter's last flush cannot fail again."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, io.UnsupportedOperation):  # not a real file (a test runner's buffer)
+        pass
+
+
+@click.group(cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rnnspec")
 def main() -> None:
     """rnnspec: check recurrent model specs (shapes and parameter counts with Keras parity) and compile them."""
 
 
+def _no_empty_path(ctx: click.Context, param: click.Parameter, paths: tuple[str, ...]) -> tuple[str, ...]:
+    if any(not path for path in paths):
+        raise click.BadParameter("a path is empty; give '.' for the current directory")
+    return paths
+
+
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path(), callback=_no_empty_path)
 @click.option("-e", "--expr", "exprs", multiple=True, metavar="SPEC", help="Check a spec given on the command line.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
               help="text for people, json for programs, github for workflow annotations.")
 @click.option("--strict", is_flag=True, help="Fail on warnings too (legal but suspicious specs).")
 @click.option("--fill", is_flag=True, help="Print each passing model with every default argument written out.")
-def check(paths: tuple[str, ...], exprs: tuple[str, ...], fmt: str, strict: bool, fill: bool) -> None:
+@click.option("--allow", multiple=True, metavar="CODE", callback=_allowed,
+              help=f"Do not report this warning ({', '.join(WARNING_CODES)}); repeatable.")
+@click.option("--max-errors", type=click.IntRange(min=0), default=MAX_ERRORS, show_default=True, metavar="N",
+              help="Errors and warnings printed per source in text and github output (0: all).")
+def check(paths: tuple[str, ...], exprs: tuple[str, ...], fmt: str, strict: bool, fill: bool, allow: frozenset[str],
+          max_errors: int) -> None:
     """Check every model and assertion in PATHS (files, or directories searched for *.rnn)."""
     if not paths and not exprs:
         raise click.UsageError("give at least one PATH or -e 'SPEC'")
-    files, results = collect(paths)
-    results += [read_spec(f) for f in files]
-    results += [check_source(EXPR_PATH, e) for e in exprs]
+    tally = _Tally()
+    results = _results(paths, exprs, allow)
     if fmt == "json":
-        click.echo(json.dumps(_json(results, strict), indent=2))
-    else:
-        models = failed = 0
+        _write(f'{{\n  "schema_version": {JSON_SCHEMA_VERSION},\n  "sources": [')
+        previous = None  # a source's text waits for the next one, which decides whether a comma follows
         for result in results:
-            for report in result.reports:
-                models += 1
-                failed += not report.ok
-                if report.ok and fmt == "text":
-                    click.echo(pass_line(report))
-                    if fill:
-                        click.echo(spec_text(report, fill=True))
-            if fmt == "github":
-                for error in result.all_errors + result.all_warnings:
-                    click.echo(github_annotation(error, result.path))
-            else:
-                _echo_errors(result, warnings=True)
-        errors = sum(len(r.all_errors) for r in results)
-        warnings = sum(len(r.all_warnings) for r in results)
-        click.echo(f"checked {models} model(s) in {len(results)} source(s): {models - failed} ok, "
-                   f"{errors} error(s), {warnings} warning(s)")
-    sys.exit(_exit_code(results, strict))
+            tally.add(result)
+            if previous is not None:
+                _write(previous + ",")
+            previous = textwrap.indent(json.dumps(_source_json(result), indent=2), "    ")
+        if previous is not None:
+            _write(previous)
+        _write(f'  ],\n  "ok": {json.dumps(tally.exit_code(strict) == EXIT_OK)}\n}}')
+    else:
+        for result in results:
+            tally.add(result)
+            _print_source(result, fmt, fill, max_errors)
+        _out(f"checked {tally.models} model(s) in {tally.sources} source(s): {tally.models - tally.failed} ok, "
+             f"{tally.errors} error(s), {tally.warnings} warning(s)")
+    sys.exit(tally.exit_code(strict))
 
 
-def _json(results: list[SourceResult], strict: bool = False) -> dict[str, object]:
-    return {
-        "schema_version": JSON_SCHEMA_VERSION,
-        "ok": _exit_code(results, strict) == EXIT_OK,
-        "sources": [
-            {"path": r.path, "errors": [e.as_dict() for e in r.errors], "models": [report_json(m) for m in r.reports]}
-            for r in results
-        ],
-    }
+def _print_source(result: SourceResult, fmt: str, fill: bool, max_errors: int) -> None:
+    """One source in text or github form: a line per passing model, then its errors and warnings."""
+    if fmt == "text":
+        for report in result.reports:
+            if report.ok:
+                _out(pass_line(report))
+                if fill:
+                    _out(_filled(report))
+    _show_limited(result, result.all_errors, result.all_warnings, max_errors, fmt)
+
+
+def _show_limited(result: SourceResult, errors: list[RnnspecError], warnings: list[RnnspecError], limit: int,
+                  fmt: str = "text") -> None:
+    """The errors, then the warnings, at most `limit` in all (0: all) and a line saying how many more there are."""
+    shown = errors + warnings if limit == 0 else (errors + warnings)[:limit]
+    if fmt == "github":
+        for error in shown:
+            _write(github_annotation(error, result.path))
+    else:
+        _show_errors(result, shown)
+    hidden_errors = max(len(errors) - len(shown), 0)
+    hidden_warnings = len(errors) + len(warnings) - len(shown) - hidden_errors
+    if hidden_errors or hidden_warnings:
+        _out(f"{result.path}: {hidden_errors} more error(s) and {hidden_warnings} more warning(s) not shown "
+             "(--max-errors 0 shows all)")
+
+
+def _filled(report: ModelReport) -> str:
+    try:
+        return spec_text(report, fill=True)
+    except ValueError as err:  # a value the language cannot write (never one a spec gave)
+        return f"# cannot write this model out: {err}"
+
+
+def _source_json(result: SourceResult) -> dict[str, object]:
+    return {"path": result.path, "errors": [e.as_dict() for e in result.errors],
+            "models": [report_json(m) for m in result.reports]}
 
 
 def _one_source(file: str | None, expr: str | None) -> SourceResult:
@@ -168,9 +313,11 @@ def _one_source(file: str | None, expr: str | None) -> SourceResult:
         raise click.UsageError("give either FILE or -e 'SPEC'")
     if expr is not None:
         return check_source(EXPR_PATH, expr)
-    result = read_spec(Path(file))  # type: ignore[arg-type]
+    if not file:
+        raise click.BadParameter("the path is empty", param_hint="FILE")
+    result = read_spec(Path(file))
     if result.io_error:
-        _echo_errors(result)
+        _show_errors(result, result.errors)
         sys.exit(EXIT_USAGE)
     return result
 
@@ -183,17 +330,24 @@ def _pick(result: SourceResult, model: str | None) -> list[ModelReport]:
         if not reports:
             names = [r.name for r in result.reports]
             hint = suggest(model, names) or f"models: {', '.join(names) or 'none'}"
-            click.echo(format_error(RnnspecError("E210", f"no model named '{model}' in {result.path}", hint=hint),
-                                    None, _color()))
+            _show_error(RnnspecError("E210", f"no model named '{model}' in {result.path}", hint=hint))
             sys.exit(EXIT_USAGE)
-    if result.errors or any(r.errors for r in reports):
-        for error in result.errors + [e for r in reports for e in r.errors]:
-            click.echo(format_error(error, result.source, _color()))
+    errors = [e for r in reports for e in r.errors]
+    if errors:
+        _show_limited(result, errors, [], MAX_ERRORS)
         sys.exit(EXIT_SPEC)
     if not reports:
-        click.echo(format_error(RnnspecError("E210", f"{result.path} defines no model"), None, _color()))
+        _show_error(RnnspecError("E210", f"{result.path} defines no model"))
         sys.exit(EXIT_SPEC)
     return reports
+
+
+def _one_model(result: SourceResult, model: str | None) -> ModelReport:
+    reports = _pick(result, model)
+    if len(reports) > 1:
+        names = ", ".join(r.name for r in reports)
+        raise click.UsageError(f"{result.path} defines {len(reports)} models; pick one with --model ({names})")
+    return reports[0]
 
 
 @main.command()
@@ -203,69 +357,76 @@ def _pick(result: SourceResult, model: str | None) -> list[ModelReport]:
 def summary(file: str | None, expr: str | None, model: str | None) -> None:
     """Print the Keras-style summary table of each model."""
     reports = _pick(_one_source(file, expr), model)
-    click.echo("\n\n".join(summary_table(r) for r in reports))
+    _out("\n\n".join(summary_table(r) for r in reports))
+
+
+SEED = click.IntRange(min=0)  # NumPy's generators take seeds >= 0
 
 
 @main.command(name="compile")
 @click.argument("file", required=False, type=click.Path())
 @click.option("-e", "--expr", metavar="SPEC", help="A spec given on the command line.")
 @click.option("--model", metavar="NAME", help="The model to compile (needed when the file has several).")
-@click.option("-o", "--output", required=True, type=click.Path(),
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Where to save: model.keras (Keras) or model.npz (NumPy).")
 @click.option("--backend", type=click.Choice(["keras", "numpy"]), default="keras", show_default=True)
 @click.option("--weights", metavar="W", type=click.Path(),
               help="NumPy backend: weights to save (.npz, .keras, .weights.h5) instead of fresh ones.")
-@click.option("--seed", type=int, default=0, show_default=True, help="NumPy backend: seed of the fresh weights.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="NumPy backend: seed of the fresh weights.")
 def compile_command(file: str | None, expr: str | None, model: str | None, output: str, backend: str,
                     weights: str | None, seed: int) -> None:
-    """Build the model with a backend and save it (Keras: a .keras file; NumPy: an .npz with spec and weights)."""
-    result = _one_source(file, expr)
-    reports = _pick(result, model)
-    if len(reports) > 1:
-        names = ", ".join(r.name for r in reports)
-        raise click.UsageError(f"{result.path} defines {len(reports)} models; pick one with --model ({names})")
-    if backend == "numpy":
-        _compile_numpy(result, reports[0], output, weights, seed)
-        return
-    if weights is not None:
+    """Build the model with a backend and save it (Keras: a .keras file; NumPy: an .npz with spec and weights).
+
+    The model is built by `rnnspec.compile`, so the command refuses exactly what the API refuses."""
+    if backend == "keras" and weights is not None:
         raise click.UsageError("--weights is for the NumPy backend (--backend numpy)")
-    if not output.endswith(".keras"):
-        raise click.UsageError("the Keras backend saves to a path ending in .keras")
-    from rnnspec.backends.keras import build
-
+    suffix = ".keras" if backend == "keras" else ".npz"
+    if not output.endswith(suffix):
+        raise click.UsageError(f"the {'Keras' if backend == 'keras' else 'NumPy'} backend saves to a path ending "
+                               f"in {suffix}")
+    result = _one_source(file, expr)
+    report = _one_model(result, model)
+    if backend == "numpy":
+        _compile_numpy(result, report, output, weights, seed)
+        return
     try:
-        build(reports[0]).save(output)
+        built = api.compile(report, backend="keras")
+        built.save(output)
     except RnnspecError as err:
-        click.echo(format_error(err, result.source, _color()))
-        sys.exit(EXIT_SPEC)
+        _fail(err, result.source)
     except OSError as err:
-        click.echo(format_error(RnnspecError("E500", f"cannot write {output}: {err.strerror or err}"), None))
-        sys.exit(EXIT_USAGE)
-    click.echo(f"saved {reports[0].name} ({reports[0].total:,} params) to {output}")
+        _fail(RnnspecError("E500", f"cannot write {output}: {err.strerror or err}"))
+    _out(f"saved {report.name} ({report.total:,} params) to {output}")
 
 
-def _fail(err: RnnspecError, source: str | None = None) -> None:
-    """Print a backend or I/O error compiler-style and exit: 2 for I/O (E500), 1 otherwise."""
-    for error in getattr(err, "errors", [err]):
-        click.echo(format_error(error, source, _color()))
-    sys.exit(EXIT_USAGE if err.code == "E500" else EXIT_SPEC)
+def _fail(err: RnnspecError, source: str | None = None, exit_code: int | None = None) -> NoReturn:
+    """Print a backend or I/O error compiler-style and exit: 2 for I/O (E500), 1 otherwise, unless told."""
+    errors = getattr(err, "errors", [err])
+    lines = source_lines(source) if source is not None else None
+    for error in errors[:MAX_ERRORS]:
+        _show_error(error, lines)
+    sys.exit(exit_code if exit_code is not None else EXIT_USAGE if err.code == "E500" else EXIT_SPEC)
+
+
+def _out_of_memory(what: str) -> RnnspecError:
+    """A MemoryError below rnnspec's own size limit (E503): the machine has less memory free than that."""
+    return RnnspecError("E503", f"out of memory while {what}", hint="use a smaller batch or model, or free memory")
 
 
 def _compile_numpy(result: SourceResult, report: ModelReport, output: str, weights: str | None, seed: int) -> None:
-    if not output.endswith(".npz"):
-        raise click.UsageError("the NumPy backend saves to a path ending in .npz")
-    from rnnspec.backends.numpy.model import NumpyModel
     from rnnspec.backends.numpy.weights_io import load_weights, save_npz
 
     try:
-        numpy_model = NumpyModel(report, seed=seed)
+        numpy_model = api.compile(report, backend="numpy", seed=seed)
         if weights is not None:
             load_weights(numpy_model, weights)
         save_npz(numpy_model, output, source=result.source)
     except RnnspecError as err:
         _fail(err, result.source)
+    except MemoryError:
+        _fail(_out_of_memory(f"building model '{report.name}'"))
     where = f"weights from {weights}" if weights else f"fresh weights, seed {seed}"
-    click.echo(f"saved {report.name} ({report.total:,} params, {where}) to {output}")
+    _out(f"saved {report.name} ({report.total:,} params, {where}) to {output}")
 
 
 def _parse_random(text: str) -> tuple[int, int | None]:
@@ -279,12 +440,14 @@ def _parse_random(text: str) -> tuple[int, int | None]:
     return parts[0], parts[1] if len(parts) == 2 else None
 
 
-def _random_input(numpy_model: object, batch: int, steps: int | None, seed: int) -> object:
+def _random_input(numpy_model: Any, batch: int, steps: int | None, seed: int) -> Any:
     """Ids within the first Embedding's vocabulary for integer inputs, normal floats otherwise; `steps` fills
-    every unknown dimension after the batch."""
+    every unknown dimension after the batch. Refused before allocating when it would pass the size limit."""
     import numpy as np
 
-    spec = numpy_model.report.input  # type: ignore[attr-defined]
+    from rnnspec.infer import require_allocatable
+
+    spec = numpy_model.report.input
     dims = list(spec.shape[1:])
     if None in dims and steps is None:
         raise click.BadParameter(f"the model takes inputs of shape {format_shape(spec.shape)}; give the number "
@@ -293,33 +456,81 @@ def _random_input(numpy_model: object, batch: int, steps: int | None, seed: int)
         raise click.BadParameter(f"the model takes {dims[0]} time steps ({format_shape(spec.shape)}), "
                                  f"not {steps}", param_hint="--random")
     shape = (batch, *(steps if d is None else d for d in dims))
+    size = 1
+    for dim in shape:
+        size *= dim
+    require_allocatable(size * 8, f"the --random input {format_shape(shape)}",  # drawn as 64-bit values
+                        hint="give a smaller batch or fewer steps")
     rng = np.random.default_rng([seed, 1])  # a stream apart from the fresh weights' (seed alone)
     if not spec.dtype.startswith(("int", "uint")):
-        return rng.normal(size=shape).astype(numpy_model.dtype)  # type: ignore[attr-defined]
+        return rng.normal(size=shape).astype(numpy_model.dtype)
     vocabulary, low = 2, 0
-    for row in numpy_model.report.rows:  # type: ignore[attr-defined]
+    for row in numpy_model.report.rows:
         node = row.node.args.get("layer", row.node)
         if getattr(node, "type_name", None) == "Embedding":
             vocabulary, low = node.args.input_dim, 1 if node.args.mask_zero and node.args.input_dim > 1 else 0
             break
-    return rng.integers(low, vocabulary, size=shape).astype(spec.dtype)
+    high = min(vocabulary, int(np.iinfo(spec.dtype).max) + 1)  # ids the input's integer type can hold
+    return rng.integers(low, max(high, low + 1), size=shape).astype(spec.dtype)
 
 
-def _read_input(path: str) -> object:
-    import numpy as np
+NUMBER_KINDS = "biuf"  # booleans, integers, floats: what a model's input can be made of
+
+
+def _read_input(path: str) -> Any:
+    """The array in a `.npy` (or a one-array `.npz`), its header read first: a huge or truncated array, or one
+    of Python objects or non-numbers, is refused before its data is read."""
+    import zipfile
 
     try:
-        data = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        _fail(RnnspecError("E500", f"no such file: {path}"))
-    except (OSError, ValueError) as err:
-        _fail(RnnspecError("E500", f"cannot read {path} as a NumPy array: {err}"))
-    if hasattr(data, "files"):
-        with data:
-            if len(data.files) != 1:
-                _fail(RnnspecError("E500", f"{path} holds {len(data.files)} arrays; give one (.npy)"))
-            return data[data.files[0]]
-    return data
+        with api.open_regular(path) as file:
+            if zipfile.is_zipfile(file):
+                file.seek(0)
+                with zipfile.ZipFile(file) as archive:
+                    names = archive.namelist()
+                    if len(names) != 1:
+                        raise RnnspecError("E500", f"{path} holds {len(names)} arrays; give one (.npy)")
+                    with archive.open(names[0]) as member:
+                        return _read_npy(member, f"{path} ({names[0]})")
+            file.seek(0)
+            return _read_npy(file, path)
+    except RnnspecError as err:
+        _fail(err, exit_code=EXIT_USAGE)
+    except (OSError, zipfile.BadZipFile, EOFError) as err:
+        _fail(RnnspecError("E500", f"cannot read {path}: {getattr(err, 'strerror', None) or err}"))
+
+
+def _read_npy(file: Any, shown: str) -> Any:
+    import numpy as np
+    from numpy.lib import format as npy
+
+    from rnnspec.infer import require_allocatable
+
+    try:
+        version = npy.read_magic(file)
+        if version not in ((1, 0), (2, 0)):
+            raise ValueError(f"format version {version[0]}.{version[1]} is not supported")
+        read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+        shape, fortran, dtype = read_header(file)
+    except ValueError as err:
+        raise RnnspecError("E500", f"cannot read {shown} as a NumPy array: {err}",
+                           hint="save the input with numpy.save") from None
+    if dtype.hasobject or dtype.kind not in NUMBER_KINDS or dtype.fields is not None:
+        raise RnnspecError("E500", f"{shown} holds {dtype} values; a model's input is numbers",
+                           hint="save a numeric array (ids as integers, features as floats)")
+    size = dtype.itemsize
+    for dim in shape:
+        size *= dim
+    require_allocatable(size, f"the array in {shown} ({format_shape(shape)} {dtype})")
+    data = bytearray(size)
+    view, got = memoryview(data), 0
+    while got < size:
+        count = file.readinto(view[got:])
+        if not count:
+            raise RnnspecError("E500", f"{shown} is cut short: its header declares {format_shape(shape)} {dtype} "
+                               f"({size:,} bytes), but only {got:,} bytes follow")
+        got += count
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
 
 
 def _stored_spec(path: str) -> str | None:
@@ -332,7 +543,7 @@ def _stored_spec(path: str) -> str | None:
         return None
 
 
-def digest(array: object) -> str:
+def digest(array: Any) -> str:
     """`mean M  std S  sha256 H`: the output in a line, H the first 12 hex digits of its float32 bytes."""
     import hashlib
 
@@ -353,9 +564,10 @@ def digest(array: object) -> str:
 @click.option("--input", "input_path", metavar="X.npy", type=click.Path(), help="The input batch.")
 @click.option("--random", "random_shape", metavar="B,T",
               help="A random input: B sequences of T steps (ids for Embedding, normal floats otherwise).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of fresh weights and --random input.")
-@click.option("-o", "--output", type=click.Path(), help="Save the output as .npy.")
-@click.option("--batch-size", type=int, default=32, show_default=True, help="Batch size of predict().")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of fresh weights and --random input.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Save the output as .npy.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Batch size of predict().")
 def run(file: str | None, expr: str | None, model: str | None, weights: str | None, input_path: str | None,
         random_shape: str | None, seed: int, output: str | None, batch_size: int) -> None:
     """Run a model with the NumPy backend (no TensorFlow) and print its output's shape and digest.
@@ -364,7 +576,9 @@ def run(file: str | None, expr: str | None, model: str | None, weights: str | No
     """
     if (input_path is None) == (random_shape is None):
         raise click.UsageError("give either --input X.npy or --random B,T")
-    from rnnspec.backends.numpy.model import NumpyModel
+    random = _parse_random(random_shape) if random_shape is not None else None
+    if output is not None and not output.endswith(".npy"):
+        raise click.UsageError("the output is saved as .npy: give a path ending in .npy")
     from rnnspec.backends.numpy.weights_io import load_npz, load_weights
 
     source: str | None = None
@@ -381,24 +595,27 @@ def run(file: str | None, expr: str | None, model: str | None, weights: str | No
                 load_weights(numpy_model, weights)
         except RnnspecError as err:
             _fail(err, _stored_spec(carrier))  # type: ignore[arg-type]
+        except MemoryError:
+            _fail(_out_of_memory(f"loading {carrier}"))
     else:
         if file is None and expr is None:
             raise click.UsageError("give a spec FILE, -e 'SPEC', or --weights MODEL.npz")
         result = _one_source(file, expr)
-        reports = _pick(result, model)
-        if len(reports) > 1:
-            names = ", ".join(r.name for r in reports)
-            raise click.UsageError(f"{result.path} defines {len(reports)} models; pick one with --model ({names})")
+        report = _one_model(result, model)
         source = result.source
         try:
-            numpy_model = NumpyModel(reports[0], seed=seed)
+            numpy_model = api.compile(report, backend="numpy", seed=seed)
             if weights is not None:
                 load_weights(numpy_model, weights)
         except RnnspecError as err:
             _fail(err, source)
-    if random_shape is not None:
-        batch, steps = _parse_random(random_shape)
-        x = _random_input(numpy_model, batch, steps, seed)
+        except MemoryError:
+            _fail(_out_of_memory(f"building model '{report.name}'"))
+    if random is not None:
+        try:
+            x = _random_input(numpy_model, *random, seed)
+        except RnnspecError as err:
+            _fail(err, exit_code=EXIT_USAGE)
     else:
         x = _read_input(input_path)  # type: ignore[arg-type]
     try:
@@ -407,17 +624,19 @@ def run(file: str | None, expr: str | None, model: str | None, weights: str | No
         if input_path is not None:
             err.message = f"{input_path}: {err.message}"
         _fail(err, source)
-    import numpy as np
-
-    click.echo(f"{numpy_model.name}: input {format_shape(np.shape(x))} {np.asarray(x).dtype} -> "
-               f"output {format_shape(y.shape)} {y.dtype}")
-    click.echo(digest(y))
+    except MemoryError:
+        _fail(_out_of_memory(f"running model '{numpy_model.name}'"))
+    _out(f"{numpy_model.name}: input {format_shape(x.shape)} {x.dtype} -> output {format_shape(y.shape)} {y.dtype}")
+    _out(digest(y))
     if output is not None:
+        import numpy as np
+
         try:
-            np.save(output, y)
+            with open(output, "wb") as target:
+                np.save(target, y)
         except OSError as err:
             _fail(RnnspecError("E500", f"cannot write {output}: {err.strerror or err}"))
-        click.echo(f"saved the output to {output}")
+        _out(f"saved the output to {output}")
 
 
 @main.command()
@@ -427,7 +646,6 @@ def layers(names: tuple[str, ...]) -> None:
     from rnnspec.layers.docs import describe_layers
 
     try:
-        click.echo(describe_layers(names))
+        _out(describe_layers(names))
     except RnnspecError as err:
-        click.echo(format_error(err, None, _color()))
-        sys.exit(EXIT_USAGE)
+        _fail(err, exit_code=EXIT_USAGE)

@@ -1,7 +1,8 @@
 """Reports as people and programs read them: compiler-style errors, the Keras summary table, JSON."""
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Sequence
 
 from rnnspec.errors import RnnspecError
 from rnnspec.infer import ModelReport
@@ -19,27 +20,47 @@ def readable_bytes(size: float) -> str:
     return f"{size:.2f} PB"
 
 
-def format_error(error: RnnspecError, source: str | None, color: bool = False) -> str:
-    """`path:line:col: error[CODE]: message`, the source line, a caret under the span, and the hint."""
+# Characters a terminal acts on instead of showing: C0 and C1 controls (ANSI escapes start with ESC), DEL, and
+# the invisible bidirectional and zero-width marks that make text read differently from what it is.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def printable(text: str) -> str:
+    """`text` with every control character written as an escape (`\\x1b`), so a spec cannot drive the terminal."""
+    return _UNPRINTABLE.sub(_escaped, text) if _UNPRINTABLE.search(text) else text
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def source_lines(source: str) -> list[str]:
+    """A source's lines as the parser counts them (only `\\n` ends a line), split once for all its errors."""
+    return source.split("\n")
+
+
+def format_error(error: RnnspecError, lines: Sequence[str] | None, color: bool = False) -> str:
+    """`path:line:col: error[CODE]: message`, the source line (`lines` from `source_lines`), a caret under the
+    span, and the hint; everything taken from the input is escaped with `printable`."""
     red, cyan, bold, reset = ("\033[31m", "\033[36m", "\033[1m", "\033[0m") if color else ("",) * 4
     if error.severity == "warning":
         red = "\033[33m" if color else ""
     span = error.span
-    head = f"{bold}{span.path}:{span.line}:{span.column}:{reset} " if span else ""
-    lines = [f"{head}{red}{error.severity}[{error.code}]{reset}{bold}: {error.message}{reset}"]
-    if span and source is not None:
-        text_lines = source.splitlines()
-        if 0 < span.line <= len(text_lines):
-            text = text_lines[span.line - 1].replace("\t", " ")
-            width = (span.end_column - span.column) if span.end_line == span.line else len(text) - span.column + 1
-            text, column = _window(text, span.column)
-            width = min(width, len(text) - column + 1)
-            gutter = f"{span.line:>4} | "
-            lines.append(f"{gutter}{text}")
-            lines.append(" " * (len(gutter) + column - 1) + red + "^" * max(width, 1) + reset)
+    head = f"{bold}{printable(span.path)}:{span.line}:{span.column}:{reset} " if span else ""
+    out = [f"{head}{red}{error.severity}[{error.code}]{reset}{bold}: {printable(error.message)}{reset}"]
+    if span and lines is not None and 0 < span.line <= len(lines):
+        text = lines[span.line - 1].rstrip("\r").replace("\t", " ")
+        width = (span.end_column - span.column) if span.end_line == span.line else len(text) - span.column + 1
+        text, column = _window(text, span.column)
+        width = min(width, len(text) - column + 1)
+        before, marked = printable(text[:column - 1]), printable(text[column - 1:column - 1 + max(width, 0)])
+        gutter = f"{span.line:>4} | "
+        out.append(f"{gutter}{before}{marked}{printable(text[column - 1 + max(width, 0):])}")
+        out.append(" " * (len(gutter) + len(before)) + red + "^" * max(len(marked), 1) + reset)
     if error.hint:
-        lines.append(f"{cyan}  hint:{reset} {error.hint}")
-    return "\n".join(lines)
+        out.append(f"{cyan}  hint:{reset} {printable(error.hint)}")
+    return "\n".join(out)
 
 
 SHOWN_LINE = 100  # characters of a source line shown under an error; a longer line is cut around the span
@@ -56,7 +77,7 @@ def _window(text: str, column: int) -> tuple[str, int]:
 
 def _escape(text: str, property_value: bool = False) -> str:
     """GitHub workflow-command escaping (`%`, newlines; in properties also `:` and `,`)."""
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    text = printable(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
     return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
 
 
@@ -75,7 +96,7 @@ def github_annotation(error: RnnspecError, path: str) -> str:
 def pass_line(report: ModelReport) -> str:
     """`path:line: ok NAME  output (None, 32)  322,080 params`: one line per passing model."""
     shape = format_shape(report.output) if report.output is not None else "?"
-    where = f"{report.span.path}:{report.span.line}"
+    where = f"{printable(report.span.path)}:{report.span.line}"
     return f"{where}: ok {report.name}  output {shape}  {report.total:,} params"
 
 

@@ -176,12 +176,12 @@ def test_github_format_prints_annotations(tmp_path: Path) -> None:
     spec.write_text("model a: Input(5, 3) > LSTM(4) > GRU(2)\nmodel b: Embedding(10, 4)\n")
     result = run("check", "--format", "github", str(spec), str(tmp_path / "missing.rnn"))
     assert result.exit_code == 2
-    lines = result.output.splitlines()
-    assert lines[0] == f"::error file={tmp_path / 'missing.rnn'},title=rnnspec E500::no such file or directory: " \
-                       f"{tmp_path / 'missing.rnn'}"
-    assert lines[1].startswith(f"::error file={spec},line=1,col=34,endLine=1,endColumn=40,title=rnnspec E300::"
+    lines = result.output.splitlines()  # sources in the order given
+    assert lines[0].startswith(f"::error file={spec},line=1,col=34,endLine=1,endColumn=40,title=rnnspec E300::"
                                "GRU expects a 3D input")
-    assert "(hint: 'lstm' (LSTM, line 1) returns only its last step" in lines[1]
+    assert "(hint: 'lstm' (LSTM, line 1) returns only its last step" in lines[0]
+    assert lines[1] == f"::error file={tmp_path / 'missing.rnn'},title=rnnspec E500::no such file or directory: " \
+                       f"{tmp_path / 'missing.rnn'}"
     assert not any(": ok " in line for line in lines)
 
 

@@ -244,7 +244,7 @@ def test_npz_float64_model_loads_as_float64(tmp_path: Path) -> None:
 def _specs_in_repository() -> list[tuple[str, str]]:
     found = []
     for path in sorted(SPECS.rglob("*.rnn")):
-        for report in rnnspec.check(path.read_text(), str(path)):
+        for report in rnnspec.check(path.read_text(), path=str(path)):
             if report.ok:
                 found.append((str(path.relative_to(ROOT)), report.name))
     return found

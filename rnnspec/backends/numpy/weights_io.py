@@ -10,6 +10,16 @@
 Every mismatch (a missing, extra or wrongly shaped weight) is an `RnnspecError` E501 naming the layer and the
 weight; a file that cannot be read at all is E500.
 
+A weights file is someone else's data, so reading one is bounded by the spec and touches nothing outside it:
+- only a regular file is opened (a FIFO would block, a directory or device is no weights file);
+- only the members needed are read from a zip, each no larger than the spec implies, through a reader that stops
+  at that size whatever the member's header claims (a 1 MB deflate bomb would otherwise inflate to a gigabyte);
+- an `.npy` member's header (shape, dtype) is checked against the spec before its data is read; nothing is
+  unpickled;
+- in HDF5, only hard links are followed (a soft or external link, a virtual dataset or external storage would
+  read another file), each group once (hard links can make cycles), and only plain datasets are read (HDF5
+  inflates a compressed chunk without bound; Keras writes none).
+
 How Keras 3 lays out a weights file (`model.weights.h5` inside a `.keras` zip, or a `.weights.h5`):
 
     layers/<key>/vars/0, 1, ...                  a layer's own variables, in `layer.weights` order
@@ -29,17 +39,25 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
+import struct
+import sys
 import zipfile
+import zlib
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, BinaryIO, Callable, Iterator, NamedTuple, Sequence
 
 import numpy as np
+from numpy.lib import format as npy_format
 
+from rnnspec.api import open_regular
 from rnnspec.errors import RnnspecError
 from rnnspec.infer import ModelReport
+from rnnspec.parser import MAX_SOURCE_CHARS
 from rnnspec.unparse import spec_text
-from rnnspec.layers.base import LayerNode, Weight, snake_case
+from rnnspec.layers.base import Weight, snake_case
 
 from rnnspec.backends.numpy.model import NumpyModel
 
@@ -47,6 +65,17 @@ NPZ_FORMAT = "rnnspec-numpy-model"
 NPZ_VERSION = 1
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 
+# What a weights file may make rnnspec read: every size follows from the spec, none from the file's own claims.
+NPY_HEADER_BYTES = 12 + 65_536  # magic, version, length, then the header (NumPy parses at most 10,000 characters)
+MAX_NAME_CHARS = 1_024  # a model, layer or weight name stored in an .npz
+MAX_PATH_CHARS = 4_096  # the spec's path stored in an .npz
+STATE_BYTES_PER_PARAM = 64  # a .keras weights member: the weights and an optimizer's slots (up to 7 more), float64
+H5_BYTES_PER_WEIGHT = 16_384  # HDF5's groups and headers around a variable and its slots (Keras writes ~2,500)
+H5_BASE_BYTES = 1 << 20
+CONFIG_BASE_BYTES = 4 << 20  # config.json of a .keras archive
+CONFIG_BYTES_PER_LAYER = 16_384
+MAX_H5_DEPTH = 16  # groups below `layers` (Keras nests at most 5: a wrapped Bidirectional's cell's vars)
+ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}  # bz2 and lzma inflate unbounded
 
 
 # ---------------------------------------------------------------------------------------------- any file
@@ -98,6 +127,168 @@ def load_from_keras(model: NumpyModel, keras_model: Any) -> None:
     model.set_weights(arrays)
 
 
+# ---------------------------------------------------------------------------------------------- reading safely
+
+# What zipfile, zlib, NumPy's header parser and h5py raise on a damaged file; caught only around reading calls.
+_DAMAGED = (OSError, EOFError, ValueError, TypeError, KeyError, OverflowError, zipfile.BadZipFile, zlib.error,
+            struct.error)
+
+
+def _reason(err: BaseException) -> str:
+    text = getattr(err, "strerror", None) or str(err).strip("'\"") or type(err).__name__
+    return text.splitlines()[0][:200]
+
+
+@contextmanager
+def _reading(where: str) -> Iterator[None]:
+    """Whatever a damaged file makes the readers raise, as E500 naming the file (and the member)."""
+    try:
+        yield
+    except _DAMAGED as err:
+        raise RnnspecError("E500", f"cannot read {where}: {_reason(err)}",
+                           hint="the file is damaged, truncated or not what its name says") from None
+
+
+def _open(path: str | Path) -> BinaryIO:
+    """A regular, non-empty file opened for reading (a FIFO is refused without waiting on it)."""
+    try:
+        file = open_regular(path)
+    except RnnspecError as err:
+        err.hint = "give a weights file: .npz, .keras, .weights.h5 or .h5"
+        raise
+    except ValueError as err:  # a path with a NUL byte
+        raise RnnspecError("E500", f"cannot read {path!r}: {err}") from None
+    with _reading(str(path)):
+        empty = file.seek(0, io.SEEK_END) == 0
+        file.seek(0)
+    if empty:
+        file.close()
+        raise RnnspecError("E500", f"{path} is empty", hint="the file was not written completely")
+    return file
+
+
+def _size(nbytes: int) -> str:
+    if nbytes < 1024:
+        return f"{nbytes:,} bytes"
+    value, unit = float(nbytes), ""
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        value /= 1024
+        if value < 1024:
+            break
+    return f"{value:,.1f} {unit}"
+
+
+def _zip_member(archive: zipfile.ZipFile, name: str, shown: str, hint: str | None = None) -> zipfile.ZipInfo:
+    """A member that can be read with bounded memory: present, not encrypted, stored or deflated."""
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        raise RnnspecError("E500", f"{shown} holds no {name}", hint=hint) from None
+    if info.flag_bits & 0x1:
+        raise RnnspecError("E500", f"{shown}: {name} is encrypted")
+    if info.compress_type not in ZIP_METHODS:
+        raise RnnspecError("E500", f"{shown}: {name} is compressed with zip method {info.compress_type}; rnnspec "
+                           "reads stored or deflated members", hint="write the archive again with NumPy or Keras")
+    return info
+
+
+class _Capped:
+    """A member's bytes, never more than `limit` of them, whatever the member's header declared."""
+
+    def __init__(self, stream: BinaryIO, limit: int, where: str) -> None:
+        self.stream, self.limit, self.where, self.taken = stream, limit, where, 0
+
+    def read(self, size: int = -1) -> bytes:
+        room = self.limit - self.taken
+        data = self.stream.read(room + 1 if size < 0 or size > room else size)
+        self.taken += len(data)
+        if self.taken > self.limit:
+            raise RnnspecError("E500", f"{self.where} holds more than the {_size(self.limit)} it may hold",
+                               hint="the member's header understates its size (a zip bomb?)")
+        return data
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, where: str, why: str) -> bytes:
+    """A whole member of at most `cap` bytes (checked on its declared size, then while reading)."""
+    if info.file_size > cap:
+        raise RnnspecError("E500", f"{where} declares {_size(info.file_size)}, more than {why} can take "
+                           f"({_size(cap)})", hint="the file does not belong to this model, or is a zip bomb")
+    with _reading(where):
+        stream = _Capped(archive.open(info), cap, where)
+        try:
+            return stream.read()
+        finally:
+            stream.close()
+
+
+class _NpyHeader(NamedTuple):
+    shape: tuple[int, ...]
+    fortran_order: bool
+    dtype: np.dtype
+    offset: int  # bytes before the data
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+    def __str__(self) -> str:
+        return f"{self.dtype} values of shape {self.shape}"
+
+
+def _npy_header(stream: _Capped, where: str, declared: int) -> _NpyHeader:
+    """An `.npy` header read and checked against the member's declared size, before any of its data."""
+    try:
+        version = npy_format.read_magic(stream)  # type: ignore[arg-type]
+        if version not in ((1, 0), (2, 0)):
+            raise ValueError(f"version {version[0]}.{version[1]} is not written by NumPy for numbers")
+        read = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
+        shape, fortran_order, dtype = read(stream)  # type: ignore[arg-type]
+    except (ValueError, TypeError, SyntaxError, RecursionError) as err:
+        raise RnnspecError("E500", f"{where} has no valid .npy header: {_reason(err)}") from None
+    if any(d < 0 for d in shape):
+        raise RnnspecError("E500", f"{where} has a negative dimension in its shape {shape}")
+    header = _NpyHeader(tuple(shape), fortran_order, dtype, stream.taken)
+    if dtype.hasobject:
+        raise RnnspecError("E500", f"{where} holds pickled Python objects ({dtype}), which rnnspec never unpickles",
+                           hint="weights are arrays of floats")
+    if header.offset + header.nbytes != declared:
+        raise RnnspecError("E500", f"{where} claims {header} ({_size(header.nbytes)}), but holds "
+                           f"{_size(max(declared - header.offset, 0))} of data")
+    return header
+
+
+def _npy_data(stream: _Capped, header: _NpyHeader, where: str) -> np.ndarray:
+    """The array after `header`, read in pieces into its own buffer (no second copy)."""
+    stream.limit = header.offset + header.nbytes
+    array = np.empty(math.prod(header.shape), header.dtype)
+    raw = array.view(np.uint8)
+    filled = 0
+    with _reading(where):
+        while filled < len(raw):
+            piece = stream.read(min(len(raw) - filled, 1 << 20))
+            if not piece:
+                raise RnnspecError("E500", f"{where} ends after {_size(filled)} of its {_size(len(raw))} of data")
+            raw[filled:filled + len(piece)] = np.frombuffer(piece, np.uint8)
+            filled += len(piece)
+        stream.read()  # the end of the member: zipfile checks its CRC here
+    return array.reshape(header.shape, order="F" if header.fortran_order else "C")
+
+
+def _check_numbers(dtype: np.dtype, weight: str, where: str) -> None:
+    """Weights are floats (any width: they are cast to the model's dtype); other numbers do not fit the spec
+    (E501), and what is not numbers at all is not a weights file (E500)."""
+    if dtype.kind == "f":
+        return
+    if dtype.kind in "biuc":
+        raise RnnspecError("E501", f"weight {weight} takes floats, but {where} holds {dtype.name} values",
+                           hint="the file holds something other than a model's weights there")
+    raise RnnspecError("E500", f"{where} holds {dtype} values, not numbers",
+                       hint="the file holds something other than a model's weights there")
+
+
 # ---------------------------------------------------------------------------------------------- Keras files
 
 
@@ -120,36 +311,55 @@ def load_keras_file(model: NumpyModel, path: str | Path) -> None:
     h5py = _h5py()
     shown = str(path)
     config = None
-    try:
-        if zipfile.is_zipfile(shown):
-            with zipfile.ZipFile(shown) as archive:
-                members = set(archive.namelist())
-                if "model.weights.h5" not in members:
-                    raise RnnspecError("E500", f"{shown} holds no model.weights.h5",
-                                       hint="expected a .keras file written by Keras 3's model.save()")
-                data = archive.read("model.weights.h5")
-                if "config.json" in members:
-                    config = json.loads(archive.read("config.json"))
-            handle = h5py.File(io.BytesIO(data), "r")
+    with _open(path) as file:
+        with _reading(shown):
+            archived = zipfile.is_zipfile(file)
+            file.seek(0)
+        if archived:
+            weights, config = _read_keras_archive(model, file, shown)
+            source: BinaryIO = io.BytesIO(weights)
+            shown_h5 = f"{shown} (model.weights.h5)"
         else:
-            handle = h5py.File(shown, "r")
-    except RnnspecError:
-        raise
-    except (OSError, ValueError, zipfile.BadZipFile, KeyError) as err:
-        raise RnnspecError("E500", f"cannot read {shown}: {getattr(err, 'strerror', None) or err}") from None
-    with handle as f:
-        if "layers" in f and isinstance(f["layers"], h5py.Group):
-            arrays = _read_keras3(model, f["layers"], shown, _config_order(config), h5py)
-        elif "layer_names" in f.attrs or "model_weights" in f:
-            arrays = _read_legacy(model, f["model_weights"] if "model_weights" in f else f, shown, h5py)
-        else:
-            raise RnnspecError("E500", f"{shown} is not a Keras weights file (no 'layers' group)",
-                               hint="save with model.save('m.keras') or model.save_weights('m.weights.h5')")
+            source, shown_h5 = file, shown
+        with _reading(shown_h5):
+            handle = h5py.File(source, "r")
+        with handle:
+            arrays = _read_h5(model, _H5Reader(h5py, shown_h5), handle, _config_order(config))
     model.set_weights(arrays)
 
 
+def _read_keras_archive(model: NumpyModel, file: BinaryIO, shown: str) -> tuple[bytes, Any]:
+    """model.weights.h5 and config.json (when present) of a `.keras` zip, each no larger than the model implies."""
+    specs = [spec for _, spec in model.weight_specs()]
+    weights_cap = H5_BASE_BYTES + H5_BYTES_PER_WEIGHT * len(specs) + STATE_BYTES_PER_PARAM * sum(
+        spec.size for spec in specs)
+    config_cap = CONFIG_BASE_BYTES + CONFIG_BYTES_PER_LAYER * len(model.report.rows)
+    with _reading(shown), zipfile.ZipFile(file) as archive:
+        info = _zip_member(archive, "model.weights.h5", shown,
+                           hint="expected a .keras file written by Keras 3's model.save()")
+        weights = _read_capped(archive, info, weights_cap, f"{shown} (model.weights.h5)",
+                               f"the weights of model '{model.name}'")
+        if "config.json" not in archive.NameToInfo:
+            return weights, None
+        text = _read_capped(archive, _zip_member(archive, "config.json", shown), config_cap,
+                            f"{shown} (config.json)", "a Keras config")
+    return weights, _parse_config(text, f"{shown} (config.json)")
+
+
+def _parse_config(text: bytes, where: str) -> dict[str, Any]:
+    try:
+        config = json.loads(text)
+    except RecursionError:
+        raise RnnspecError("E500", f"{where} is nested too deeply to be a Keras config") from None
+    except ValueError as err:  # not JSON, or not UTF-8
+        raise RnnspecError("E500", f"{where} is not valid JSON: {_reason(err)}") from None
+    if not isinstance(config, dict):
+        raise RnnspecError("E500", f"{where} holds a JSON {type(config).__name__}, not a Keras config (an object)")
+    return config
+
+
 def _text(value: Any) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _storage_keys(types: Sequence[str]) -> list[str]:
@@ -168,11 +378,12 @@ def _storage_keys(types: Sequence[str]) -> list[str]:
 
 
 def _config_order(config: Any) -> list[str] | None:
-    """Storage keys of a `.keras` archive's layers in model order (its config.json), when it has one."""
+    """Storage keys of a `.keras` archive's layers in model order (its config.json), when it says."""
     try:
-        layers = config["config"]["layers"]
-        classes = [layer["class_name"] for layer in layers]
+        classes = [layer["class_name"] for layer in config["config"]["layers"]]
     except (TypeError, KeyError):
+        return None
+    if not all(isinstance(c, str) for c in classes):
         return None
     if classes and classes[0] == "InputLayer":  # Sequential.layers, which Keras walks, leaves the input out
         classes = classes[1:]
@@ -180,36 +391,168 @@ def _config_order(config: Any) -> list[str] | None:
 
 
 _CHILD_ORDER = ("cell", "forward_layer", "backward_layer", "layer")
+Found = list[tuple[str, Any]]  # (path in the file, dataset)
 
 
-def _group_arrays(group: Any, prefix: str, h5py: Any) -> list[tuple[str, Any]]:
+class _H5Reader:
+    """Steps through an HDF5 file as rnnspec allows: hard links only (a soft or external link may point into
+    another file), each group at most once (hard links can make cycles), and datasets that keep their data
+    plainly in this file, checked before anything is read."""
+
+    def __init__(self, h5py: Any, shown: str) -> None:
+        self.h5py, self.shown = h5py, shown
+        self.seen: dict[int, str] = {}
+
+    def error(self, message: str, hint: str | None = None) -> RnnspecError:
+        return RnnspecError("E500", f"{self.shown}: {message}",
+                            hint=hint or "the file was not written by Keras; rnnspec reads what Keras writes")
+
+    def child(self, group: Any, at: str, name: str) -> Any | None:
+        """What `name` (one step, or several joined by '/') names under the group at `at`, or None."""
+        node = group
+        for part in name.split("/"):
+            if part in ("", "."):
+                continue
+            if not isinstance(node, self.h5py.Group):
+                raise self.error(f"{at} is a dataset, expected a group")
+            here = f"{at}/{part}" if at else part
+            key = part.encode("utf-8", "surrogateescape")
+            with _reading(self.shown):
+                if not node.id.links.exists(key):
+                    return None
+                kind = node.id.links.get_info(key).type
+                if kind != self.h5py.h5l.TYPE_HARD:
+                    raise self._link_error(node, key, here, kind)
+                node = node[key]
+            at = here
+        return node
+
+    def _link_error(self, group: Any, key: bytes, here: str, kind: int) -> RnnspecError:
+        h5l = self.h5py.h5l
+        if kind == h5l.TYPE_SOFT:
+            what = f"a soft link to {_text(group.id.links.get_val(key))}"
+        elif kind == h5l.TYPE_EXTERNAL:
+            target_file, target = group.id.links.get_val(key)
+            what = f"an external link to {_text(target_file)}:{_text(target)}"
+        else:
+            what = f"a user-defined link (type {kind})"
+        return self.error(f"{here} is {what}; rnnspec follows only hard links, inside the file")
+
+    def members(self, group: Any) -> list[str]:
+        with _reading(self.shown):
+            return [name.decode("utf-8", "surrogateescape") for name in group.id]
+
+    def group(self, group: Any, at: str, name: str) -> Any | None:
+        found = self.child(group, at, name)
+        if found is not None and not isinstance(found, self.h5py.Group):
+            raise self.error(f"{at + '/' if at else ''}{name} is a dataset, expected a group")
+        return found
+
+    def enter(self, group: Any, path: str, depth: int) -> None:
+        """Refuse a group seen before (a cycle, or a group shared by two layers) or nested past any Keras file."""
+        if depth > MAX_H5_DEPTH:
+            raise self.error(f"{path} is nested {depth} groups deep; Keras nests at most a few")
+        with _reading(self.shown):
+            address = self.h5py.h5o.get_info(group.id).addr
+        if address in self.seen:
+            raise self.error(f"{path} is the group {self.seen[address]} again (a link cycle or a shared group)")
+        self.seen[address] = path
+
+    def dataset(self, found: Any, path: str) -> Any:
+        """`found`, if a dataset whose data HDF5 reads from this file alone and without inflating it."""
+        if not isinstance(found, self.h5py.Dataset):
+            raise self.error(f"{path} is a {'group' if isinstance(found, self.h5py.Group) else 'named type'}, "
+                             "expected a dataset")
+        with _reading(f"{self.shown} at {path}"):
+            if found.is_virtual:
+                raise self.error(f"{path} is a virtual dataset: its data would be read from other files")
+            if found.external:
+                files = ", ".join(_text(name) for name, *_ in found.external)
+                raise self.error(f"{path} keeps its data in external files ({files})")
+            plist = found.id.get_create_plist()
+            if plist.get_nfilters():
+                raise self.error(f"{path} is compressed or filtered ({_text(plist.get_filter(0)[3])}); rnnspec "
+                                 "reads plain datasets, as Keras writes them",
+                                 hint="write it plainly, e.g. h5repack -f NONE in.h5 out.h5")
+            if found.shape is None:
+                raise self.error(f"{path} holds no data (an empty dataspace)")
+        return found
+
+    def names(self, node: Any, at: str, attribute: str) -> list[str]:
+        """An attribute listing names (`layer_names`, `weight_names`); absent is none."""
+        with _reading(self.shown):
+            if attribute not in node.attrs:
+                return []
+            value = node.attrs[attribute]
+        items = list(value) if isinstance(value, np.ndarray) and value.ndim == 1 else None
+        if items is None or not all(isinstance(item, (str, bytes)) for item in items):
+            shape = getattr(value, "shape", "")
+            raise self.error(f"attribute {attribute} of {at or '/'} should list names, found "
+                             f"{type(value).__name__} {getattr(value, 'dtype', '')}{shape}".rstrip())
+        try:
+            return [item.decode("utf-8") if isinstance(item, bytes) else item for item in items]
+        except UnicodeDecodeError:
+            raise self.error(f"attribute {attribute} of {at or '/'} holds names that are not UTF-8") from None
+
+    def read(self, dataset: Any, path: str) -> np.ndarray:
+        with _reading(f"{self.shown} at {path}"):
+            return np.asarray(dataset[()])
+
+
+def _read_h5(model: NumpyModel, reader: _H5Reader, root: Any, config_order: list[str] | None) -> list[np.ndarray]:
+    layers = reader.group(root, "", "layers")
+    if layers is not None:
+        return _read_keras3(model, reader, layers, config_order)
+    weights_root = reader.group(root, "", "model_weights")
+    with _reading(reader.shown):
+        legacy = weights_root is not None or "layer_names" in root.attrs
+    if not legacy:
+        raise RnnspecError("E500", f"{reader.shown} is not a Keras weights file (no 'layers' group)",
+                           hint="save with model.save('m.keras') or model.save_weights('m.weights.h5')")
+    if weights_root is None:
+        return _read_legacy(model, reader, root, "")
+    return _read_legacy(model, reader, weights_root, "model_weights")
+
+
+def _group_arrays(reader: _H5Reader, group: Any, path: str, depth: int) -> Found:
     """(path, dataset) of every variable under one layer's group, in `layer.weights` order."""
-    found: list[tuple[str, Any]] = []
-    own = group.get("vars")
-    if isinstance(own, h5py.Group):
-        keys = sorted((k for k in own if k.isdigit()), key=int)
-        found += [(f"{prefix}/vars/{k}", own[k]) for k in keys]
-    children = [k for k in group if k != "vars" and isinstance(group[k], h5py.Group)]
+    reader.enter(group, path, depth)
+    found: Found = []
+    own = reader.group(group, path, "vars")
+    if own is not None:
+        reader.enter(own, f"{path}/vars", depth + 1)
+        keys = sorted((k for k in reader.members(own) if k.isascii() and k.isdigit()), key=int)
+        found += [(f"{path}/vars/{k}", reader.dataset(reader.child(own, f"{path}/vars", k), f"{path}/vars/{k}"))
+                  for k in keys]
+    children = {}
+    for key in reader.members(group):
+        child = reader.child(group, path, key) if key != "vars" else None
+        if isinstance(child, reader.h5py.Group):
+            children[key] = child
+        elif child is not None and key in _CHILD_ORDER:
+            raise reader.error(f"{path}/{key} is a dataset, expected a group")
     ordered = [k for k in _CHILD_ORDER if k in children]
     if "forward_layer" in ordered and "layer" in ordered:  # Bidirectional: the halves hold the weights
         ordered.remove("layer")
     ordered += sorted(k for k in children if k not in _CHILD_ORDER)
-    for child in ordered:
-        found += _group_arrays(group[child], f"{prefix}/{child}", h5py)
+    for key in ordered:
+        found += _group_arrays(reader, children[key], f"{path}/{key}", depth + 1)
     return found
 
 
 def _layer_slices(model: NumpyModel) -> Iterator[tuple[int, str, str, list[Weight], list[str]]]:
     """(index, layer name, layer type, weights, `layer/weight` names) for every layer of the model."""
+    positions: dict[str, list[int]] = {}
+    for position, (layer, _) in enumerate(model.weight_specs()):
+        positions.setdefault(layer, []).append(position)
+    specs = [spec for _, spec in model.weight_specs()]
     names = model.weight_names()
-    position = 0
-    for index, (name, layer) in enumerate(zip(model.layer_names, model.layers)):
-        count = len(layer.specs)
-        yield index, name, layer.node.type_name, list(layer.specs), names[position:position + count]
-        position += count
+    for index, row in enumerate(model.report.rows):
+        mine = positions.pop(row.name, [])  # a layer called twice owns its weights once
+        yield index, row.name, row.type, [specs[p] for p in mine], [names[p] for p in mine]
 
 
-def _match(model: NumpyModel, available: dict[str, list[tuple[str, Any]]], layer_names: dict[str, str],
+def _match(model: NumpyModel, available: dict[str, Found], layer_names: dict[str, str],
            storage: list[str] | None, order: list[str], shown: str) -> dict[int, str]:
     """Which file group feeds each model layer that has weights: storage key, then layer name, then order."""
     needed = [(i, name, type_name) for i, name, type_name, specs, _ in _layer_slices(model) if specs]
@@ -237,7 +580,7 @@ def _match(model: NumpyModel, available: dict[str, list[tuple[str, Any]]], layer
     return assigned
 
 
-def _no_extra(model: NumpyModel, assigned: dict[int, str], available: dict[str, list[tuple[str, Any]]],
+def _no_extra(model: NumpyModel, assigned: dict[int, str], available: dict[str, Found],
               shown: str) -> None:
     extra = sorted(set(available) - set(assigned.values()), key=_natural)
     if extra:
@@ -252,46 +595,51 @@ def _natural(key: str) -> tuple[str, int]:
     return match.group(1), int(match.group(2) or 0)
 
 
-def _read_keras3(model: NumpyModel, layers: Any, shown: str, config_order: list[str] | None,
-                 h5py: Any) -> list[np.ndarray]:
-    available: dict[str, list[tuple[str, Any]]] = {}
+def _read_keras3(model: NumpyModel, reader: _H5Reader, layers: Any, config_order: list[str] | None
+                 ) -> list[np.ndarray]:
+    available: dict[str, Found] = {}
     layer_names: dict[str, str] = {}
-    for key in layers:
-        group = layers[key]
-        if not isinstance(group, h5py.Group):
-            continue
-        arrays = _group_arrays(group, f"layers/{key}", h5py)
+    for key in reader.members(layers):
+        group = reader.group(layers, "layers", key)
+        arrays = _group_arrays(reader, group, f"layers/{key}", 1)
         if arrays:
             available[key] = arrays
-            own = group.get("vars")
-            if own is not None and "name" in own.attrs:
-                layer_names.setdefault(_text(own.attrs["name"]), key)
-    storage = _storage_keys([layer.node.type_name for layer in model.layers])
-    assigned = _match(model, available, layer_names, storage, config_order or [], shown)
-    return _collect(model, assigned, available, shown)
+            own = reader.child(group, f"layers/{key}", "vars")
+            with _reading(reader.shown):
+                name = own.attrs.get("name") if own is not None else None
+            if isinstance(name, (str, bytes)):
+                layer_names.setdefault(_text(name), key)
+    storage = _storage_keys([row.type for row in model.report.rows])
+    assigned = _match(model, available, layer_names, storage, config_order or [], reader.shown)
+    return _collect(model, reader, assigned, available)
 
 
-def _read_legacy(model: NumpyModel, root: Any, shown: str, h5py: Any) -> list[np.ndarray]:
+def _read_legacy(model: NumpyModel, reader: _H5Reader, root: Any, at: str) -> list[np.ndarray]:
     """Keras 2 style (`model.save("x.h5")`): `layer_names` in order, each group listing its `weight_names`."""
-    available: dict[str, list[tuple[str, Any]]] = {}
-    order = [_text(n) for n in root.attrs.get("layer_names", [])]
+    available: dict[str, Found] = {}
+    order = reader.names(root, at, "layer_names")
     for key in order:
-        group = root.get(key)
+        where = f"{at}/{key}" if at else key
+        group = reader.group(root, at, key)
         if group is None:
-            continue
-        names = [_text(n) for n in group.attrs.get("weight_names", [])]
-        missing = [n for n in names if n not in group]
-        if missing:
-            raise RnnspecError("E500", f"{shown} lists weight {missing[0]} of layer {key} but does not hold it")
-        if names:
-            available[key] = [(f"{key}/{n}", group[n]) for n in names]
-    assigned = _match(model, available, {key: key for key in available}, None, order, shown)
-    return _collect(model, assigned, available, shown)
+            raise reader.error(f"layer_names lists {key}, but there is no group {where}")
+        found: Found = []
+        for name in reader.names(group, where, "weight_names"):
+            dataset = reader.child(group, where, name)
+            if dataset is None:
+                raise RnnspecError("E500", f"{reader.shown} lists weight {name} of layer {key} but does not hold it")
+            found.append((f"{key}/{name}", reader.dataset(dataset, f"{where}/{name}")))
+        if found:
+            available[key] = found
+    assigned = _match(model, available, {key: key for key in available}, None, order, reader.shown)
+    return _collect(model, reader, assigned, available)
 
 
-def _collect(model: NumpyModel, assigned: dict[int, str], available: dict[str, list[tuple[str, Any]]],
-             shown: str) -> list[np.ndarray]:
-    """The arrays in the model's order, each checked against the spec (LoRA factors filled with zeros)."""
+def _collect(model: NumpyModel, reader: _H5Reader, assigned: dict[int, str], available: dict[str, Found]
+             ) -> list[np.ndarray]:
+    """The arrays in the model's order, each checked against the spec before it is read (LoRA factors filled
+    with zeros)."""
+    shown = reader.shown
     result: list[np.ndarray] = []
     for index, name, type_name, specs, weight_names in _layer_slices(model):
         if not specs:
@@ -313,18 +661,21 @@ def _collect(model: NumpyModel, assigned: dict[int, str], available: dict[str, l
                                f"which has {len(wanted)} weights", hint="the file was saved from a different layer")
         arrays = {}
         for (spec, weight_name), (path, dataset) in zip(wanted, found):
+            with _reading(f"{shown} at {path}"):
+                dtype = dataset.dtype
+            _check_numbers(dtype, weight_name, f"{shown} at {path}")
             if tuple(dataset.shape) != spec.shape:
                 raise RnnspecError("E501", f"weight {weight_name} of {where} should have shape {spec.shape}, "
                                    f"but {shown} has {tuple(dataset.shape)} at {path}",
                                    hint="the file was saved from a model with other sizes")
-            arrays[weight_name] = np.asarray(dataset[()])
+            arrays[weight_name] = reader.read(dataset, path)
         for spec, weight_name in zip(specs, weight_names):
             result.append(arrays[weight_name] if weight_name in arrays else np.zeros(spec.shape, model.dtype))
     _no_extra(model, assigned, available, shown)
     return result
 
 
-def _by_weight_name(found: list[tuple[str, Any]], specs: list[Weight]) -> list[tuple[str, Any]]:
+def _by_weight_name(found: Found, specs: list[Weight]) -> Found:
     """A legacy `.h5` lists a layer's trainable weights before its frozen ones (a LoRA kernel comes last);
     where the stored names are the spec's weight names, put them back in the spec's order (first unused of each
     name, so a Bidirectional's forward half stays before its backward half)."""
@@ -359,8 +710,8 @@ def _spec_for(model: NumpyModel, source: str | None) -> tuple[str, str]:
     candidates = []
     if source is not None:
         candidates.append(("given", source, spec_path))
-    elif model.source is not None:
-        candidates.append(("kept", model.source, spec_path))
+    elif model.report.source is not None:
+        candidates.append(("kept", model.report.source, spec_path))
     if source is None:
         try:
             candidates.append(("written", spec_text(model.report), spec_path))
@@ -411,42 +762,156 @@ def save_npz(model: NumpyModel, path: str | Path, source: str | None = None) -> 
     return target if target.suffix == ".npz" else target.with_name(target.name + ".npz")
 
 
-class NpzContents:
-    """What an rnnspec `.npz` holds: the spec text and its path, the model name, dtype, named weights."""
+class _Npz:
+    """An `.npz` opened to read only the members asked for, each header checked before its data is read."""
 
     def __init__(self, path: str | Path) -> None:
-        shown = str(path)
+        self.shown = str(path)
+        self.file = _open(path)
         try:
-            with np.load(path, allow_pickle=False) as data:
-                entries = {key: data[key] for key in data.files}
-        except FileNotFoundError:
-            raise RnnspecError("E500", f"no such file: {shown}") from None
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-            raise RnnspecError("E500", f"cannot read {shown} as an .npz file: {err}") from None
-        if not isinstance(entries, dict) or str(entries.get("format", "")) != NPZ_FORMAT:
-            raise RnnspecError("E500", f"{shown} is not an rnnspec model file",
-                               hint="write one with save_npz() or `rnnspec compile --backend numpy -o M.npz`")
-        version = int(entries["format_version"])
-        if version > NPZ_VERSION:
-            raise RnnspecError("E500", f"{shown} was written in format version {version}; this rnnspec reads "
-                               f"up to {NPZ_VERSION}", hint="upgrade rnnspec")
-        self.path = shown
-        self.spec = str(entries["spec"])
-        self.spec_path = str(entries["spec_path"])
-        self.model = str(entries["model"])
-        self.dtype = str(entries["dtype"])
-        self.names = [str(n) for n in entries["weight_names"]]
-        count = sum(1 for key in entries if key.startswith("weight_") and key != "weight_names")
-        if count != len(self.names):
-            raise RnnspecError("E500", f"{shown} names {len(self.names)} weights but holds {count}")
-        self.arrays = [entries[f"weight_{i:04d}"] for i in range(count)]
+            with _reading(self.shown):
+                self.archive = zipfile.ZipFile(self.file)
+        except RnnspecError:
+            self.file.close()
+            raise
+
+    def __enter__(self) -> "_Npz":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.archive.close()
+        self.file.close()
+
+    def has(self, member: str) -> bool:
+        return f"{member}.npy" in self.archive.NameToInfo
+
+    def weight_count(self) -> int:
+        return sum(1 for name in self.archive.namelist() if re.fullmatch(r"weight_\d{4,}\.npy", name))
+
+    def _open(self, member: str) -> tuple[_Capped, _NpyHeader, str]:
+        info = _zip_member(self.archive, f"{member}.npy", self.shown,
+                           hint="write the file with save_npz() or `rnnspec compile --backend numpy -o M.npz`")
+        where = f"{self.shown} (member {info.filename})"
+        with _reading(where):
+            stream = _Capped(self.archive.open(info), NPY_HEADER_BYTES, where)
+        try:
+            with _reading(where):
+                return stream, _npy_header(stream, where, info.file_size), where
+        except BaseException:
+            stream.close()
+            raise
+
+    def header(self, member: str) -> _NpyHeader:
+        stream, header, _ = self._open(member)
+        stream.close()
+        return header
+
+    def array(self, member: str, check: Callable[[_NpyHeader, str], None]) -> np.ndarray:
+        """What `member` holds, read once `check` has accepted its header (it raises if not)."""
+        stream, header, where = self._open(member)
+        try:
+            check(header, where)
+            return _npy_data(stream, header, where)
+        finally:
+            stream.close()
+
+    def texts(self, member: str, max_chars: int, count: int | None = None) -> list[str]:
+        """A text member: one string when `count` is None, else a row of `count` strings."""
+        def check(header: _NpyHeader, where: str) -> None:
+            if header.dtype.kind != "U" or header.dtype.itemsize > 4 * max_chars:
+                raise RnnspecError("E500", f"{where} should hold text of at most {max_chars:,} characters, "
+                                   f"found {header}")
+            if count is not None and len(header.shape) == 1 and header.shape[0] != count:
+                raise RnnspecError("E500", f"{self.shown} names {header.shape[0]} weights but holds {count}")
+            if header.shape != (() if count is None else (count,)):
+                raise RnnspecError("E500", f"{where} should hold {'a text' if count is None else 'a row of names'}"
+                                   f", found {header}")
+
+        array = self.array(member, check)
+        return _decoded(array, f"{self.shown} (member {member}.npy)")
+
+    def integer(self, member: str) -> int:
+        def check(header: _NpyHeader, where: str) -> None:
+            if header.dtype.kind not in "iu" or header.shape != ():
+                raise RnnspecError("E500", f"{where} should hold an integer, found {header}")
+
+        return int(self.array(member, check)[()])
+
+
+def _decoded(array: np.ndarray, where: str) -> list[str]:
+    """NumPy's UCS-4 strings, decoded by Python (NumPy raises SystemError on a code point past U+10FFFF)."""
+    order = array.dtype.byteorder if array.dtype.byteorder in "<>" else "<" if sys.byteorder == "little" else ">"
+    codec = "utf-32-le" if order == "<" else "utf-32-be"
+    width = array.dtype.itemsize
+    if not width:
+        return [""] * array.size
+    raw = array.tobytes()
+    try:
+        return [raw[i:i + width].decode(codec).rstrip("\0") for i in range(0, len(raw), width)]
+    except UnicodeDecodeError:
+        raise RnnspecError("E500", f"{where} holds characters that are not Unicode") from None
+
+
+def _float_dtype(name: str, where: str) -> str:
+    try:
+        kind = np.dtype(name).kind
+    except (TypeError, ValueError):
+        kind = ""
+    if kind != "f":
+        raise RnnspecError("E500", f"{where} names {name!r}, not a float dtype")
+    return name
+
+
+def _weight_member(index: int) -> str:
+    return f"weight_{index:04d}"
+
+
+class NpzContents:
+    """What an rnnspec `.npz` holds: the spec text and its path, the model name, its dtype and weight names.
+    The weights themselves are read by `weights(model)`, each checked against that model first."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = shown = str(path)
+        with _Npz(path) as npz:
+            if not npz.has("format") or npz.texts("format", len(NPZ_FORMAT))[0] != NPZ_FORMAT:
+                raise RnnspecError("E500", f"{shown} is not an rnnspec model file",
+                                   hint="write one with save_npz() or `rnnspec compile --backend numpy -o M.npz`")
+            version = npz.integer("format_version")
+            if version > NPZ_VERSION:
+                raise RnnspecError("E500", f"{shown} was written in format version {version}; this rnnspec reads "
+                                   f"up to {NPZ_VERSION}", hint="upgrade rnnspec")
+            self.spec = npz.texts("spec", MAX_SOURCE_CHARS)[0]
+            self.spec_path = npz.texts("spec_path", MAX_PATH_CHARS)[0]
+            self.model = npz.texts("model", MAX_NAME_CHARS)[0]
+            self.dtype = _float_dtype(npz.texts("dtype", 32)[0], f"{shown} (member dtype.npy)")
+            self.names = npz.texts("weight_names", MAX_NAME_CHARS, npz.weight_count())
 
     def report(self) -> ModelReport:
         """The stored spec, checked again (its errors are raised as they would be for a spec file)."""
         return _reparse(self.spec, self.spec_path, self.model)
 
+    def weights(self, model: NumpyModel) -> list[np.ndarray]:
+        """The stored weights for `model`: the names must be its names, and each member's header its weight's
+        shape and a float dtype, before the member's data is read."""
+        expected = model.weight_names()
+        with _Npz(self.path) as npz:
+            extra = npz.header(_weight_member(len(expected))).shape if len(self.names) > len(expected) else None
+            _check_names(model, self.names, self.path, extra)
+            return [npz.array(_weight_member(i), _fits(spec, name, layer))
+                    for i, ((layer, spec), name) in enumerate(zip(model.weight_specs(), expected))]
 
-def _check_names(model: NumpyModel, names: Sequence[str], arrays: Sequence[np.ndarray], shown: str) -> None:
+
+def _fits(spec: Weight, name: str, layer: str) -> Callable[[_NpyHeader, str], None]:
+    def check(header: _NpyHeader, where: str) -> None:
+        _check_numbers(header.dtype, name, where)
+        if header.shape != spec.shape:
+            raise RnnspecError("E501", f"weight {name} (layer '{layer}') should have shape {spec.shape}, but "
+                               f"{where} has {header.shape}", hint="the file was saved from a model with other sizes")
+
+    return check
+
+
+def _check_names(model: NumpyModel, names: Sequence[str], shown: str, extra_shape: tuple[int, ...] | None) -> None:
     expected = model.weight_names()
     layers = [layer for layer, _ in model.weight_specs()]
     for i, (want, found) in enumerate(zip(expected, names)):
@@ -458,25 +923,21 @@ def _check_names(model: NumpyModel, names: Sequence[str], arrays: Sequence[np.nd
         raise RnnspecError("E501", f"{shown} is missing weight {want} (layer '{layers[len(names)]}') and "
                            f"{len(expected) - len(names) - 1} after it", hint="the file was saved from another model")
     if len(names) > len(expected):
-        raise RnnspecError("E501", f"{shown} has an extra weight {names[len(expected)]} "
-                           f"{tuple(np.shape(arrays[len(expected)]))} that model '{model.name}' does not have",
-                           hint="the file was saved from another model")
+        raise RnnspecError("E501", f"{shown} has an extra weight {names[len(expected)]} {extra_shape} that model "
+                           f"'{model.name}' does not have", hint="the file was saved from another model")
 
 
 def load_npz(path: str | Path, dtype: str | None = None) -> NumpyModel:
     """The model saved by `save_npz`: its spec is checked again, every weight name and shape validated."""
     contents = NpzContents(path)
     model = NumpyModel(contents.report(), seed=0, dtype=dtype or contents.dtype)
-    _check_names(model, contents.names, contents.arrays, contents.path)
-    model.set_weights(contents.arrays)
+    model.set_weights(contents.weights(model))
     return model
 
 
 def load_npz_weights(model: NumpyModel, path: str | Path) -> None:
     """Only the weights of an rnnspec `.npz`, into an existing model; names and shapes must match."""
-    contents = NpzContents(path)
-    _check_names(model, contents.names, contents.arrays, contents.path)
-    model.set_weights(contents.arrays)
+    model.set_weights(NpzContents(path).weights(model))
 
 
 __all__ = ["load_weights", "load_from_keras", "load_keras_file", "save_npz", "load_npz", "load_npz_weights",

@@ -178,15 +178,18 @@ class _Walk:
         self.totals = [0, 0, 0]  # trainable, non-trainable, layers so far (kept only when folding: a fold needs them)
 
     def items(self, items: tuple[Item, ...] | list[Item], notes: tuple[ShapeNote, ...] | list[ShapeNote]) -> None:
+        """Infer `items` in order; `notes` are in the order of their indices (lowering appends them as it goes),
+        so one cursor pairs each item with its notes."""
+        next_note = 0
         for index, item in enumerate(items):
             folds = len(self.report.folds)
             if isinstance(item, Repeat):
                 self.repeat(item)
             else:
                 self.layer(item)
-            for note in notes:
-                if note.index == index:
-                    self.check_note(note, folded=len(self.report.folds) > folds)
+            while next_note < len(notes) and notes[next_note].index == index:
+                self.check_note(notes[next_note], folded=len(self.report.folds) > folds)
+                next_note += 1
 
     def layer(self, node: LayerNode) -> None:
         x, report = self.x, self.report
@@ -274,8 +277,7 @@ def _diagnose(err: ShapeError, node: LayerNode, report: ModelReport, received: T
         dropper = next((r for r in reversed(report.rows) if len(r.input_shape) == 3 and len(r.output_shape) == 2),
                        None)
         if dropper is not None and dropper.node.kind.family == "recurrent":
-            err.hint = (f"'{dropper.name}' ({dropper.type}, line {dropper.span.line}) returns only its last step; "
-                        f"add `seq` to it to return every time step")
+            err.hint = _last_step_only(dropper)
         elif dropper is not None:
             err.hint = f"'{dropper.name}' ({dropper.type}, line {dropper.span.line}) drops the time axis"
         elif len(received.shape) == 2 and not report.rows:
@@ -284,6 +286,33 @@ def _diagnose(err: ShapeError, node: LayerNode, report: ModelReport, received: T
         else:
             err.hint = "recurrent layers take (batch, timesteps, features)"
     return err
+
+
+def _last_step_only(row: Row) -> str:
+    return (f"'{row.name}' ({row.type}, line {row.span.line}) returns only its last step; "
+            "add `seq` to it to return every time step")
+
+
+def _recurrent(row: Row) -> bool:
+    """A recurrent layer, or a wrapper of one (Bidirectional): `seq` decides whether it keeps the time axis."""
+    inner = row.node.args.get("layer")
+    return row.node.kind.family == "recurrent" or isinstance(inner, LayerNode) and inner.kind.family == "recurrent"
+
+
+def _output_rank_hint(report: ModelReport, expected: Shape) -> str | None:
+    """Why the output has a time axis too many or too few, when a recurrent layer's `seq` decides it: the last
+    recurrent layer returns every step where one output per sequence was expected, or the reverse."""
+    output = report.output or ()
+    if (len(expected), len(output)) not in ((2, 3), (3, 2)):
+        return None
+    last = next((row for row in reversed(report.rows) if _recurrent(row)), None)
+    if last is None:
+        return None
+    if len(output) == 3 and len(last.output_shape) == 3:
+        return (f"'{last.name}' ({last.type}, line {last.span.line}) returns every step (seq); "
+                "drop `seq` from it to return only the last step")
+    dropper = next((r for r in reversed(report.rows) if len(r.input_shape) == 3 and len(r.output_shape) == 2), None)
+    return _last_step_only(last) if len(output) == 2 and dropper is last else None
 
 
 def _check_assertions(graph: ModelGraph, report: ModelReport) -> None:
@@ -295,7 +324,8 @@ def _check_assertions(graph: ModelGraph, report: ModelReport) -> None:
             if report.output != assertion.expected:
                 report.errors.append(RnnspecError(
                     "E400", f"expected output shape {format_shape(assertion.expected)}, "  # type: ignore[arg-type]
-                    f"inferred {format_shape(report.output or ())}", assertion.span))
+                    f"inferred {format_shape(report.output or ())}", assertion.span,
+                    _output_rank_hint(report, assertion.expected)))  # type: ignore[arg-type]
         elif actual[assertion.kind] != assertion.expected:
             what = {"params": "parameters", "trainable": "trainable parameters",
                     "non_trainable": "non-trainable parameters"}[assertion.kind]

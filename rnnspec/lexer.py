@@ -9,7 +9,7 @@ starts with `model` or a layer, never with a repeat.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 from lark.exceptions import UnexpectedCharacters
 from lark.common import LexerConf
@@ -25,6 +25,17 @@ _KEYWORD_CONTEXT = _ELEMENT_END | {_START}
 # Regex terminals in match order: a float before an int (both match "1"), names last.
 _REGEX_ORDER = ("FLOAT", "INT", "STRING", "NAME")
 MAX_NESTING = 100  # open brackets at once: deeper input is refused here, before anything recurses over it
+
+
+class Window(NamedTuple):
+    """`text[start:end]` to be parsed on its own, in place: a model block of a file, without copying the file.
+    `start` is the start of a line, and that line is number `line`; tokens keep the offsets, lines and columns
+    of the whole text, so spans are those of a whole-file parse."""
+
+    text: str
+    start: int
+    end: int
+    line: int
 
 
 def _token(kind: str, value: str, pos: int, line: int, column: int, end_pos: int) -> Token:
@@ -66,16 +77,16 @@ class SpecLexer(Lexer):
         self.after_element = master(symbols + ["REPEAT"] + tail)
         self.elsewhere = master(symbols + tail)
 
-    def lex(self, text: str, *_: object) -> Iterator[Token]:  # type: ignore[override]
-        if not isinstance(text, str):  # Lark passes a LexerState
-            text = text.text.text if hasattr(text.text, "text") else text.text
-        pos, line, line_start, end = 0, 1, 0, len(text)
+    def lex(self, source: str | Window, *_: object) -> Iterator[Token]:  # type: ignore[override]
+        window = source if isinstance(source, Window) else Window(source, 0, len(source), 1)
+        text, pos, end, line = window
+        line_start = pos
         previous = _START
         keywords = self.keywords
         depth = 0
         while True:
             regex = self.after_element if previous in _ELEMENT_END else self.elsewhere
-            match = regex.match(text, pos)
+            match = regex.match(text, pos, end)
             kind = match.lastgroup  # type: ignore[union-attr]
             start = match.start(kind) if kind else match.end()  # type: ignore[union-attr]
             if start != pos:  # skipped whitespace or comments: count their lines

@@ -39,6 +39,8 @@ def lint(report: ModelReport) -> list[RnnspecError]:
     """Warnings for one model that checked; the order follows the layers."""
     found: list[RnnspecError] = []
     masked = False
+    last_recurrent = max((i for i, r in enumerate(report.rows) if r.type in RECURRENT), default=-1)
+    before: Row | None = None  # the last row that is not a Dropout or an Activation
     for index, row in enumerate(report.rows):
         kind, args = row.type, row.node.args
         if kind in ("Dropout", "SpatialDropout1D") and args.rate == 0:
@@ -58,12 +60,12 @@ def lint(report: ModelReport) -> list[RnnspecError]:
             masked = masked and _returns_sequences(row)
         elif kind not in MASK_PASSES:
             masked = False
-        if kind == "Dense" and len(row.input_shape) == 3 and index > 0:
-            before = next((r for r in reversed(report.rows[:index]) if r.type not in ("Dropout", "Activation")), None)
-            last_recurrent = not any(r.type in RECURRENT for r in report.rows[index + 1:])
-            if before is not None and before.type in RECURRENT and _returns_sequences(before) and last_recurrent:
+        if kind == "Dense" and len(row.input_shape) == 3 and index > last_recurrent:
+            if before is not None and before.type in RECURRENT and _returns_sequences(before):
                 found.append(_warning(
                     "W100", f"'{before.name}' returns every step (seq), so this Dense acts on each time step",
                     row, f"for one output per sequence drop `seq` from '{before.name}'; for one per step write "
                     "TimeDistributed(Dense(...))"))
+        if kind not in ("Dropout", "Activation"):
+            before = row
     return found

@@ -11,7 +11,7 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from rnnspec.errors import RnnspecError, Span
-from rnnspec.lexer import SpecLexer
+from rnnspec.lexer import SpecLexer, Window
 from rnnspec.syntax import (
     Arg, Assertion, Call, Chain, Group, Ident, Literal, ModelDef, Module, Repeat, Stage, TupleLit,
 )
@@ -168,19 +168,36 @@ def parse(source: str, path: str = "<spec>") -> Module:
         source = source[1:]
     if len(source) > MAX_SOURCE_CHARS:
         raise too_large(path, "characters")
-    _current.path, _current.source = path, source
+    return _parse_window(Window(source, 0, len(source), 1), path)
+
+
+def _parse_window(window: Window, path: str) -> Module:
+    """Parse `window` in place; an error is raised detached from Lark (see `_detached`)."""
+    _current.path, _current.source = path, window.text
     try:
-        return _parser().parse(source)
+        return _parser().parse(window)
     except RnnspecError as err:  # the lexer's limits, raised before the file's path is known
         if err.span is not None and not err.span.path:
             err.span = err.span._replace(path=path)
-        raise
+        error = err
     except VisitError as err:
-        if isinstance(err.orig_exc, RnnspecError):
-            raise err.orig_exc from None
-        raise
+        if not isinstance(err.orig_exc, RnnspecError):
+            raise
+        error = err.orig_exc
     except UnexpectedInput as err:
-        raise translate_syntax_error(err, source, path) from None
+        error = translate_syntax_error(err, window, path)
+    finally:
+        _current.source = None  # the thread keeps no text after the call
+    raise _detached(error)
+
+
+def _detached(error: RnnspecError) -> RnnspecError:
+    """`error` holding nothing of the parse: Lark's exceptions (kept as context) hold the parser's state and
+    the whole text, and a traceback holds the frames that held them; a file's errors are kept until it is
+    reported, so each would otherwise keep its own copy of all that alive."""
+    error.__context__ = error.__cause__ = None
+    error.__suppress_context__ = True
+    return error.with_traceback(None)
 
 
 _TOKEN_WORDS = {
@@ -234,19 +251,21 @@ def describe_expected(expected: set[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def _open_parens(source: str, upto: int) -> list[int]:
-    """Offsets of the '(' still open at offset `upto`, outermost first (comments and strings aside)."""
+def _open_parens(window: Window, upto: int) -> list[int]:
+    """Offsets of the '(' still open at offset `upto` of the window, outermost first (comments and strings
+    aside)."""
+    source = window.text
     stack: list[int] = []
-    i, end = 0, min(upto, len(source))
+    i, end = window.start, min(upto, window.end)
     while i < end:
         ch = source[i]
         if ch == "#":
-            nl = source.find("\n", i)
-            i = len(source) if nl < 0 else nl
+            nl = source.find("\n", i, end)
+            i = end if nl < 0 else nl
             continue
         if ch in "\"'":
-            close = source.find(ch, i + 1)
-            i = len(source) if close < 0 else close + 1
+            close = source.find(ch, i + 1, end)
+            i = end if close < 0 else close + 1
             continue
         if ch == "(":
             stack.append(i)
@@ -256,12 +275,14 @@ def _open_parens(source: str, upto: int) -> list[int]:
     return stack
 
 
-def _line_column(source: str, offset: int) -> tuple[int, int]:
-    line = source.count("\n", 0, offset) + 1
-    return line, offset - (source.rfind("\n", 0, offset) + 1) + 1
+def _line_column(window: Window, offset: int) -> tuple[int, int]:
+    """Line and column of an offset in the window, counting only the window's own text."""
+    text, start = window.text, window.start
+    line_start = max(text.rfind("\n", start, offset) + 1, start)
+    return window.line + text.count("\n", start, offset), offset - line_start + 1
 
 
-def _state_before(source: str, offset: int) -> tuple[set[str], Token | None]:
+def _state_before(window: Window, offset: int) -> tuple[set[str], Token | None]:
     """What the parser could accept at `offset`, and the token before it.
 
     Lark's own `expected` comes from LALR lookaheads, which are merged across contexts (a ')' or 'model'
@@ -269,7 +290,7 @@ def _state_before(source: str, offset: int) -> tuple[set[str], Token | None]:
     the tokens before the error and asking the automaton which terminals it would really shift is exact,
     and it only runs when there is an error to report.
     """
-    interactive = _parser().parse_interactive(source)
+    interactive = _parser().parse_interactive(window)
     previous = None
     try:
         for token in interactive.iter_parse():
@@ -281,15 +302,16 @@ def _state_before(source: str, offset: int) -> tuple[set[str], Token | None]:
     return interactive.accepts(), previous
 
 
-def translate_syntax_error(err: UnexpectedInput, source: str, path: str) -> RnnspecError:
-    """A Lark error as an RnnspecError: where, what was expected in words, what was found, and a hint."""
+def translate_syntax_error(err: UnexpectedInput, window: Window, path: str) -> RnnspecError:
+    """A Lark error as an RnnspecError: where, what was expected in words, what was found, and a hint. Every
+    scan runs over the window that was parsed (one block of a file), never the whole text."""
     if isinstance(err, UnexpectedCharacters):
-        return _bad_character(err, source, path)
+        return _bad_character(err, window, path)
     assert isinstance(err, UnexpectedToken)
     token = err.token
     at_end = token.type == "$END"
-    offset = len(source) if at_end else token.start_pos
-    expected, previous = _state_before(source, offset)
+    offset = window.end if at_end else token.start_pos
+    expected, previous = _state_before(window, offset)
     if at_end:  # Lark places the end on the last token; the error sits just after it
         line, column = (token.end_line, token.end_column) if previous else (1, 1)
         span, found = Span(path, line, column, line, column), "the end of the spec"
@@ -312,9 +334,9 @@ def translate_syntax_error(err: UnexpectedInput, source: str, path: str) -> Rnns
     else:
         wanted = describe_expected(expected)
     message = f"expected {wanted}, found {found}"
-    open_here = _open_parens(source, offset)
-    if "RPAR" in expected and open_here and set(open_here) & set(_open_parens(source, len(source))):
-        line, column = _line_column(source, open_here[-1])
+    open_here = _open_parens(window, offset)
+    if "RPAR" in expected and open_here and set(open_here) & set(_open_parens(window, window.end)):
+        line, column = _line_column(window, open_here[-1])
         return RnnspecError("E101", message, span, f"the '(' at line {line}, column {column} is not closed")
     if token.type == "RPAR" and not open_here:
         return RnnspecError("E101", f"unbalanced ')': {message}", span, "this ')' has no matching '('")
@@ -336,21 +358,22 @@ def _hint(found: str, expected: set[str]) -> str | None:
     return None
 
 
-def _bad_character(err: UnexpectedCharacters, source: str, path: str) -> RnnspecError:
+def _bad_character(err: UnexpectedCharacters, window: Window, path: str) -> RnnspecError:
     """A character no token starts with: say which, and what could have come there instead."""
     line, column = max(err.line, 1), max(err.column, 1)
-    char = source[err.pos_in_stream] if err.pos_in_stream < len(source) else ""
+    char = window.text[err.pos_in_stream] if err.pos_in_stream < window.end else ""
     span = Span(path, line, column, line, column + 1)
     if char and char in "\"'":
         return RnnspecError("E100", "unterminated string", span, f"close it with {char} on the same line")
     code_point = f"U+{ord(char):04X}" if char else ""
     shown = f"'{char}'" if char.isprintable() and char.isascii() else \
         f"'{char}' ({code_point})" if char.isprintable() else f"character {code_point}"  # invisible ones too
-    expected, _ = _state_before(source, err.pos_in_stream)
+    expected, _ = _state_before(window, err.pos_in_stream)
     hint = "separate arguments with ',' and layers with '>'" if char == ";" else _LOOKALIKES.get(char)
     return RnnspecError("E100", f"unexpected {shown}; expected {describe_expected(expected)}", span, hint)
 
 
+_BLANK = re.compile(r"(?:[ \t\f\r\n]+|#[^\n]*)*")  # the grammar's WS and COMMENT
 _MODEL_START = re.compile(r"^[ \t]*model[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*:", re.M)
 
 
@@ -365,22 +388,34 @@ class BrokenBlock(NamedTuple):
 
 def parse_blocks(source: str, path: str = "<spec>") -> tuple[list[Module], list[BrokenBlock]]:
     """Parse a file; after a syntax error, parse each `model NAME:` block on its own so that one broken model
-    does not hide the others (every error of the file is reported). Positions stay those of the whole file."""
+    does not hide the others (every error of the file is reported). Positions stay those of the whole file.
+
+    Each block is parsed in place (a `Window` of the file) and its errors are detached from the parse, so the
+    cost is linear in the file, however many blocks are broken."""
+    if source.startswith("\ufeff"):
+        source = source[1:]
     try:
         return [parse(source, path)], []
-    except RnnspecError as first:
-        starts = list(_MODEL_START.finditer(source)) if first.code != "E104" else []
-        if len(starts) < 2:
-            name = starts[0].group(1) if starts else ANONYMOUS_MODEL
-            return [], [BrokenBlock(name, first.span or Span(path, 1, 1, 1, 2), first)]
+    except RnnspecError as err:
+        first = _detached(err)
+    starts = list(_MODEL_START.finditer(source)) if first.code != "E104" else []
+    if len(starts) < 2:
+        name = starts[0].group(1) if starts else ANONYMOUS_MODEL
+        return [], [BrokenBlock(name, first.span or Span(path, 1, 1, 1, 2), first)]
     modules, broken = [], []
+    before = _BLANK.match(source, 0, starts[0].start()).end()  # type: ignore[union-attr]
+    if before != starts[0].start():  # text before the first block, which is in no block: a chain, or garbage
+        line, column = _line_column(Window(source, 0, before, 1), before)
+        broken.append(BrokenBlock(ANONYMOUS_MODEL, Span(path, line, column, line, column + 1), first))
+    line, counted = 1, 0
     for match, end in zip(starts, [m.start() for m in starts[1:]] + [len(source)]):
         begin = match.start()
-        blanked = re.sub(r"[^\n]", " ", source[:begin]) + source[begin:end] + re.sub(r"[^\n]", " ", source[end:])
+        line += source.count("\n", counted, begin)
+        counted = begin
         try:
-            modules.append(parse(blanked, path))
+            modules.append(_parse_window(Window(source, begin, end, line), path))
         except RnnspecError as err:
-            line, column = _line_column(source, match.start(1))
+            column = match.start(1) - begin + 1
             span = Span(path, line, column, line, column + len(match.group(1)))
             broken.append(BrokenBlock(match.group(1), span, err))
     return modules, broken

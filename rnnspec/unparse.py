@@ -25,7 +25,7 @@ def spec_text(report: ModelReport, fill: bool = False) -> str:
         if shape[0] is not None:
             args.append(f"batch_size={shape[0]}")
         parts.append(f"Input({', '.join(args)})")
-    if report.folds and graph is not None:  # a folded repeat is written as a repeat, not a million layers
+    if graph is not None:  # repeats written as repeats: `x9999` stays short, and within the size limit
         parts += [_item(item, fill) for item in graph.layers]
     else:
         parts += [_layer(row.node, fill) for row in report.rows]
@@ -36,7 +36,8 @@ def _item(item: Item, fill: bool) -> str:
     if isinstance(item, LayerNode):
         return _layer(item, fill)
     body = " > ".join(_item(inner, fill) for inner in item.body)
-    return f"{body if len(item.body) == 1 else f'({body})'} x{item.count}"
+    alone = len(item.body) == 1 and isinstance(item.body[0], LayerNode)  # `(A x2) x3`: one repeat per stage
+    return f"{body if alone else f'({body})'} x{item.count}"
 
 
 def _layer(node: LayerNode, fill: bool = False) -> str:

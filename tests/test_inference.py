@@ -10,7 +10,7 @@ from rnnspec.errors import RnnspecError
 
 
 def errors(spec: str) -> list[RnnspecError]:
-    (report,) = rnnspec.check(spec, "m.rnn")
+    (report,) = rnnspec.check(spec, path="m.rnn")
     return report.errors
 
 

@@ -1,0 +1,226 @@
+"""Growth per doubling of every input shape the checker meets, up to the 1 MiB limit of a spec.
+
+Each row doubles one shape (layers in a chain, models per file, broken blocks, errors, shape notes, ...), times
+the work at each size, and prints the ratio of each time to the one before. A linear cost doubles (ratio ~2);
+a quadratic one quadruples. The script exits 1 when a row grows super-linearly: the median of its last three
+ratios (among sizes long enough to time reliably) is above 2.6. The core passes run in this process; the
+command-line rows run `rnnspec check` as a subprocess, minus the time of a check of one tiny file.
+
+    .venv/bin/python bench/scaling.py           # every row up to 1 MiB (a few minutes)
+    .venv/bin/python bench/scaling.py --quick   # up to 128 KiB, trees up to 1,024 files
+    .venv/bin/python bench/scaling.py --only broken
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from rnnspec.api import check
+from rnnspec.parser import MAX_SOURCE_CHARS
+from rnnspec.unparse import spec_text
+
+LIMIT_RATIO = 2.6  # the median of the last ratios above this: super-linear
+RATIOS_JUDGED = 3
+NOISE_FLOOR = 0.02  # seconds: shorter runs are printed but not judged
+RNNSPEC = str(Path(sys.executable).parent / "rnnspec")
+
+
+@dataclass
+class Row:
+    """One input shape: `unit(i)` is the i-th piece of text (a layer, a model, a file), `head` comes first."""
+
+    name: str
+    unit: Callable[[int], str]
+    head: str = ""
+    tail: str = ""
+    run: str = "check"  # check | fill | cli-text | cli-tree | cli-json
+    memory: bool = False
+
+
+def _layers(body: str) -> Callable[[int], str]:
+    return lambda i: f" > {body}"
+
+
+ROWS = [
+    Row("chain: layers, one per line", lambda i: "\n    > Dense(4)", head="Input(4)"),
+    Row("line: layers on one line", _layers("Dense(4)"), head="Input(4)"),
+    Row("models per file", lambda i: f"model m{i}:\n    Input(4) > Dense(4)\n"),
+    Row("broken blocks", lambda i: f"model m{i}:\n    Input(4) > Dense(4 >\n", memory=True),
+    Row("errors in one model", _layers("Dense(-1)"), head="Input(4)"),
+    Row("models with an error each", lambda i: f"model m{i}:\n    Input(4) > Dense(4) > LSTM(2)\n"),
+    Row("shape notes", _layers("Dense(4) : (None, 4)"), head="Input(4)"),
+    Row("shape notes that fail", _layers("Dense(4) : (None, 5)"), head="Input(4)"),
+    Row("Dense after seq (lint W100)", _layers("Dense(4)"), head="Input(5, 3) > LSTM(4, seq)"),
+    Row("repeated groups", _layers("(Dense(4) > Dropout(0.5)) x2"), head="Input(4)"),
+    Row("nested repeats, folded", _layers("(Dense(4) x3 > (Dropout(0.5) x2) x2) x5000"), head="Input(4)"),
+    Row("long layer name (unknown)", lambda i: "Q" * 64, head="Input(4) > Dense", tail="(4)"),
+    Row("long model name", lambda i: "m" * 64, head="model ", tail=":\n    Input(4) > Dense(4)\n"),
+    Row("fill: a chain written back", _layers("LSTM(4, seq)"), head="Input(5, 3)", run="fill"),
+    Row("fill: repeats written back", _layers("(LSTM(4, seq) x9 > GRU(4, seq)) x99"), head="Input(5, 3)",
+        run="fill"),
+    Row("cli: errors printed per file", _layers("Dense(-1)"), head="Input(4)", run="cli-text"),
+    Row("cli: files in a tree", lambda i: "Input(4) > Dense(4)\n", run="cli-tree"),
+    Row("cli: JSON over many files", lambda i: "Input(4) > Dense(4)\n", run="cli-json", memory=True),
+]
+
+
+def source_of(row: Row, count: int) -> str:
+    return row.head + "".join(row.unit(i) for i in range(count)) + row.tail
+
+
+def sizes(row: Row, max_chars: int, max_files: int) -> list[int]:
+    """Unit counts doubling from about 2 KiB of text (or 32 files) to the largest under the limit."""
+    if row.run.startswith("cli-tree") or row.run == "cli-json":
+        counts, count = [], 32
+        while count <= max_files:
+            counts.append(count)
+            count *= 2
+        return counts
+    per_unit = max(len(row.unit(0)), 1)
+    count = max(2048 // per_unit, 1)
+    counts = []
+    while len(source_of(row, count)) <= max_chars:
+        counts.append(count)
+        count *= 2
+    return counts
+
+
+def _in_process(row: Row, source: str) -> None:
+    reports = check(source, path="bench.rnn")
+    if row.run == "fill":
+        for report in reports:
+            spec_text(report, fill=True)
+
+
+def _cli(row: Row, count: int, workdir: Path) -> tuple[float, int]:
+    """Seconds and peak resident kilobytes of one `rnnspec check` (exit status ignored: errors are the point)."""
+    if row.run == "cli-text":
+        target = workdir / "errors.rnn"
+        target.write_text(source_of(row, count))
+        command = [RNNSPEC, "check", str(target)] + (["--max-errors", "0"] if _has_max_errors() else [])
+    else:
+        tree = workdir / f"tree{count}"
+        tree.mkdir()
+        for i in range(count):
+            (tree / f"m{i}.rnn").write_text(row.unit(i))
+        command = [RNNSPEC, "check", str(tree)] + (["--format", "json"] if row.run == "cli-json" else [])
+    return _timed_process(command)
+
+
+def _timed_process(command: list[str]) -> tuple[float, int]:
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    _, _, usage = os.wait4(process.pid, 0)
+    process.returncode = 0  # reaped by wait4
+    return time.perf_counter() - start, usage.ru_maxrss
+
+
+_MAX_ERRORS: list[bool] = []
+
+
+def _has_max_errors() -> bool:
+    """Whether this version of `rnnspec check` has --max-errors (its text output is then capped by default)."""
+    if not _MAX_ERRORS:
+        help_text = subprocess.run([RNNSPEC, "check", "--help"], capture_output=True, text=True).stdout
+        _MAX_ERRORS.append("--max-errors" in help_text)
+    return _MAX_ERRORS[0]
+
+
+def measure(row: Row, count: int, workdir: Path, startup: float) -> tuple[float, float | None]:
+    """Seconds (the best of a few runs when they are short) and peak memory in MiB where it matters."""
+    if row.run.startswith("cli"):
+        seconds, peak_kib = _cli(row, count, workdir)
+        return max(seconds - startup, 1e-4), peak_kib / 1024 if row.memory else None
+    source = source_of(row, count)
+    best = float("inf")
+    deadline = time.perf_counter() + 0.3
+    while best == float("inf") or (time.perf_counter() < deadline and best < 0.1):
+        gc.collect()
+        start = time.perf_counter()
+        _in_process(row, source)
+        best = min(best, time.perf_counter() - start)
+    peak = None
+    if row.memory:
+        gc.collect()
+        tracemalloc.start()
+        _in_process(row, source)
+        peak = tracemalloc.get_traced_memory()[1] / (1 << 20)
+        tracemalloc.stop()
+    return best, peak
+
+
+def super_linear(values: list[float], floor: float) -> float | None:
+    """The median of the last ratios between values at or above `floor`; None when too few to judge."""
+    ratios = [b / a for a, b in zip(values, values[1:]) if a >= floor]
+    if len(ratios) < 2:
+        return None
+    return statistics.median(ratios[-RATIOS_JUDGED:])
+
+
+def run_row(row: Row, counts: list[int], workdir: Path, startup: float) -> bool:
+    print(f"\n{row.name}")
+    print(f"  {'units':>8} {'chars':>9} {'seconds':>9} {'ratio':>6}" + ("  peak MiB  ratio" if row.memory else ""))
+    times: list[float] = []
+    peaks: list[float] = []
+    for count in counts:
+        seconds, peak = measure(row, count, workdir, startup)
+        ratio = f"{seconds / times[-1]:6.2f}" if times else " " * 6
+        chars = len(source_of(row, count)) if not row.run.startswith("cli-") or row.run == "cli-text" else 0
+        line = f"  {count:>8,} {chars:>9,} {seconds:9.4f} {ratio}"
+        if peak is not None:
+            line += f"  {peak:8.1f}  " + (f"{peak / peaks[-1]:5.2f}" if peaks else "")
+            peaks.append(peak)
+        print(line, flush=True)
+        times.append(seconds)
+    verdicts = [("time", super_linear(times, NOISE_FLOOR))]
+    if peaks:
+        verdicts.append(("memory", super_linear(peaks, 1.0)))
+    failed = False
+    for what, growth in verdicts:
+        if growth is None:
+            print(f"  {what}: too short to judge")
+        else:
+            bad = growth > LIMIT_RATIO
+            failed |= bad
+            print(f"  {what}: median of last ratios {growth:.2f} -> {'SUPER-LINEAR' if bad else 'linear'}")
+    return not failed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="up to 128 KiB of text and 1,024 files")
+    parser.add_argument("--only", help="run only the rows whose name contains this")
+    options = parser.parse_args()
+    max_chars = MAX_SOURCE_CHARS // 8 if options.quick else MAX_SOURCE_CHARS
+    max_files = 1024 if options.quick else 8192
+    rows = [r for r in ROWS if options.only is None or options.only in r.name]
+    workdir = Path(tempfile.mkdtemp(prefix="rnnspec-scaling-"))
+    try:
+        startup = 0.0
+        if any(r.run.startswith("cli") for r in rows):
+            tiny = workdir / "tiny.rnn"
+            tiny.write_text("Input(4) > Dense(4)\n")
+            startup = statistics.median(_timed_process([RNNSPEC, "check", str(tiny)])[0] for _ in range(3))
+            print(f"rnnspec check of one tiny file: {startup:.3f} s (subtracted from the cli rows)")
+        results = {row.name: run_row(row, sizes(row, max_chars, max_files), workdir, startup) for row in rows}
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    bad = [name for name, ok in results.items() if not ok]
+    print("\nsuper-linear: " + ", ".join(bad) if bad else "\nevery row grows linearly")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

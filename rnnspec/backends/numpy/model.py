@@ -1,22 +1,57 @@
-"""A checked model as a chain of NumPy kernels: inference with no TensorFlow, weights in Keras's order."""
+"""A checked model as a chain of NumPy kernels: inference with no TensorFlow, weights in Keras's order.
+
+A model's kernels (the layers and their prepared weights) are one immutable snapshot: `set_weights` and
+`reset_weights` build and prepare new kernels off to the side and swap them in with one assignment, and a call
+reads `self.layers` once. A call that runs while the weights change therefore computes with the old weights or
+with the new, never with a mix.
+"""
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+import math
+from typing import Iterator, NamedTuple, Sequence
 
 import numpy as np
 
 from rnnspec.errors import RnnspecError
-from rnnspec.infer import ModelReport, require_buildable
+from rnnspec.infer import ModelReport, require_allocatable, require_buildable
 from rnnspec.layers.base import Weight
+from rnnspec.shape import format_shape
 
-from rnnspec.backends.numpy import parallel
-from rnnspec.backends.numpy.base import Array, Kernel, Mask, kernels, make_kernel
+from rnnspec.backends.numpy.base import Array, Kernel, Mask, blas_threads, kernels, make_kernel
+
+Layers = tuple[Kernel, ...]
+CHECKED_SHAPES = 64  # input shapes whose checks a model remembers (predict's slices repeat a few shapes)
+
+
+class Plan(NamedTuple):
+    """What a model does with an input of one shape, found once per shape."""
+
+    output_shape: tuple[int, ...]
+    largest_product: int  # multiply-adds of its largest repeated matrix product (see base.blas_threads)
+
+
+def float_dtype(dtype: object) -> np.dtype:
+    """The model's dtype: a NumPy float type, refused otherwise (integer arithmetic would truncate every layer)."""
+    try:
+        resolved = np.dtype(dtype)  # type: ignore[call-overload]
+    except TypeError:
+        resolved = None
+    if dtype is None or resolved is None or resolved.kind != "f":
+        raise RnnspecError("E501", f"the NumPy backend computes in a float type; dtype={dtype!r} is not one",
+                           hint="dtype='float32' (Keras's default), 'float64' or 'float16'")
+    return resolved
 
 
 class NumpyModel:
     """`model(x)` and `model.predict(x, batch_size=...)` as Keras computes them at inference."""
 
     def __init__(self, report: ModelReport, seed: int | None = 0, dtype: str = "float32") -> None:
+        self._build(report, dtype)
+        self.reset_weights(seed)
+
+    def _build(self, report: ModelReport, dtype: object) -> None:
+        """Everything but the weights, refusing what cannot be built before any weight is drawn."""
+        self.dtype = float_dtype(dtype)
         kernels()
         if report.input is None or report.errors:
             raise RnnspecError("E501", f"model '{report.name}' did not check; fix its errors first", report.span)
@@ -24,12 +59,25 @@ class NumpyModel:
         self.report = report
         self.source = report.source  # the spec text, kept so that save_npz can store it
         self.name = report.name
-        self.dtype = np.dtype(dtype)
-        self.layers: list[Kernel] = [make_kernel(r.node, r.input_shape, self.dtype) for r in report.rows]
         self.layer_names = [r.name for r in report.rows]
-        self._key, self._version = parallel.new_key(), 0  # which weights the worker processes hold
-        self._multiply_adds_per_step = sum(layer.multiply_adds_per_step() for layer in self.layers)
-        self.reset_weights(seed)
+        self._plans: dict[tuple[int, ...], Plan] = {}  # by input shape
+        self.layers: Layers = self._unloaded()
+        self._require_weights_fit()
+
+    def __reduce__(self) -> tuple:
+        """Copied and pickled as its report, dtype and weights: a copy rebuilds its own kernels."""
+        return _restored, (self.report, self.dtype.name, self.get_weights())
+
+    def _unloaded(self) -> Layers:
+        return tuple(make_kernel(r.node, r.input_shape, self.dtype) for r in self.report.rows)
+
+    def _require_weights_fit(self) -> None:
+        sizes = [(sum(spec.size for spec in layer.specs), row) for layer, row in zip(self.layers, self.report.rows)]
+        largest, row = max(sizes, key=lambda pair: pair[0], default=(0, None))
+        hint = None if row is None else f"{row.type} '{row.name}' holds {largest:,} of them"
+        require_allocatable(sum(size for size, _ in sizes) * self.dtype.itemsize,
+                            f"the {sum(size for size, _ in sizes):,} weights of model '{self.name}' "
+                            f"({self.dtype.name})", self.report.span, hint)
 
     # ------------------------------------------------------------ weights
 
@@ -53,9 +101,7 @@ class NumpyModel:
     def reset_weights(self, seed: int | None = 0) -> None:
         """Fresh weights drawn like Keras's default initialisers."""
         rng = np.random.default_rng(seed)
-        for layer in self.layers:
-            layer.load(layer.fresh(rng))
-        self._version += 1
+        self._swap_in([layer.fresh(rng) for layer in self._unloaded()])
 
     def get_weights(self) -> list[Array]:
         return [p.copy() for layer in self.layers for p in layer.params]
@@ -71,53 +117,136 @@ class NumpyModel:
             if tuple(np.shape(array)) != spec.shape:
                 raise RnnspecError("E501", f"weight {name} ({layer}) should have shape {spec.shape}, "
                                    f"found {tuple(np.shape(array))}", hint="weights go in Keras's order")
-        position = 0
+        per_layer, position = [], 0
         for layer in self.layers:
-            layer.load(list(arrays[position:position + len(layer.specs)]))
+            per_layer.append(list(arrays[position:position + len(layer.specs)]))
             position += len(layer.specs)
-        self._version += 1
+        self._swap_in(per_layer)
+
+    def _swap_in(self, per_layer: list[list[Array]]) -> None:
+        """New kernels loaded and prepared aside, then made current by one assignment (see the module's note)."""
+        layers = self._unloaded()
+        for layer, arrays in zip(layers, per_layer):
+            layer.load(arrays)
+        self.layers = layers
 
     def named_weights(self) -> dict[str, Array]:
         return dict(zip(self.weight_names(), self.get_weights()))
 
     # ------------------------------------------------------------ inference
 
+    def __call__(self, x: object, mask: Mask = None) -> Array:
+        layers = self.layers  # this call's weights, whatever set_weights does meanwhile
+        array = self._input(x)
+        mask = self._mask(mask, array)
+        with blas_threads(self._plan(layers, array.shape).largest_product):
+            return run_layers(layers, array, mask)
+
+    def predict(self, x: object, batch_size: int = 32) -> Array:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise RnnspecError("E501", f"batch_size must be a whole number of at least 1, found {batch_size!r}",
+                               hint="predict(x, batch_size=32) runs x in slices of 32 rows")
+        layers = self.layers
+        array = self._input(x)
+        plan = self._plan(layers, array[:batch_size].shape)
+        whole = (len(array), *plan.output_shape[1:])
+        require_allocatable(math.prod(whole) * self.dtype.itemsize,
+                            f"the output of model '{self.name}' {format_shape(whole)}", self.report.span,
+                            "predict fewer rows at a time")
+        with blas_threads(plan.largest_product):
+            if len(array) <= batch_size:
+                return run_layers(layers, array, None)
+            return np.concatenate([run_layers(layers, array[i:i + batch_size], None)
+                                   for i in range(0, len(array), batch_size)])
+
     def _input(self, x: object) -> Array:
         spec = self.report.input
         assert spec is not None
-        array = np.asarray(x)
-        if spec.dtype.startswith(("int", "uint")):
-            if not np.issubdtype(array.dtype, np.integer):
-                raise RnnspecError("E501", f"model '{self.name}' takes integer ids, found {array.dtype} values")
-        else:
-            array = array.astype(self.dtype, copy=False)
+        try:
+            array = np.asarray(x)
+        except ValueError as err:  # ragged nested lists
+            raise RnnspecError("E501", f"model '{self.name}' takes an array of numbers; {err}") from None
+        integer_input = spec.dtype.startswith(("int", "uint"))
+        if array.dtype.kind not in ("iu" if integer_input else "biuf"):
+            raise RnnspecError("E501", f"model '{self.name}' takes {'integer ids' if integer_input else 'numbers'}, "
+                               f"found {array.dtype} values")
         expected = spec.shape
         if array.ndim != len(expected) or any(e is not None and e != d for e, d in zip(expected[1:], array.shape[1:])):
             dims = ["None" if d is None else str(d) for d in expected]
             raise RnnspecError("E501", f"model '{self.name}' takes inputs of shape ({', '.join(dims)}), "
                                f"found {array.shape}",
                                hint=f"arrays are batch first: ({', '.join(['batch', *dims[1:]])})")
-        return array
+        if not len(array):
+            raise RnnspecError("E501", f"model '{self.name}' was given an empty batch {array.shape}",
+                               hint="give at least one row (Keras's predict fails on an empty batch too)")
+        if integer_input:
+            return self._ids(array, np.dtype(spec.dtype))
+        return array.astype(self.dtype, copy=False)
 
-    def __call__(self, x: object, mask: Mask = None) -> Array:
-        array = self._input(x)
-        mask = None if mask is None else np.asarray(mask, bool)
-        split = parallel.split_call(self._forward, self._key, self._version, self.layers, array, mask,
-                                    self._multiply_adds_per_step)
-        return self._forward(array, mask) if split is None else split
+    def _ids(self, array: Array, dtype: np.dtype) -> Array:
+        """Integer input in the Input's integer type; values it cannot hold are refused, not wrapped around."""
+        limits = np.iinfo(dtype)
+        if array.dtype != dtype and array.size:
+            low, high = int(array.min()), int(array.max())
+            if low < limits.min or high > limits.max:
+                bad = low if low < limits.min else high
+                where = tuple(int(i) for i in np.argwhere(array == bad)[0])
+                raise RnnspecError("E501", f"model '{self.name}' takes {dtype} ids, in {limits.min:,}..{limits.max:,}; "
+                                   f"found {bad:,} at {where}", hint=f"ids past the {dtype} range are not ids of "
+                                   "this model (Keras would wrap them around silently)")
+        return array.astype(dtype, copy=False)
 
-    def _forward(self, x: Array, mask: Mask) -> Array:
-        return run_layers(self.layers, x, mask)
+    @staticmethod
+    def _mask(mask: object, x: Array) -> Mask:
+        if mask is None:
+            return None
+        array = np.asarray(mask)
+        if x.ndim < 2 or array.shape != x.shape[:2] or array.dtype.kind not in "biu":
+            raise RnnspecError("E501", f"a mask is (batch, steps) booleans, here {format_shape(x.shape[:2])}; "
+                               f"found {array.dtype} values of shape {format_shape(array.shape)}",
+                               hint="True where a step is real, False where it is padding")
+        return array.astype(bool, copy=False)
 
-    def predict(self, x: object, batch_size: int = 32) -> Array:
-        array = self._input(x)
-        if len(array) <= batch_size:
-            return self(array)
-        return np.concatenate([self(array[i:i + batch_size]) for i in range(0, len(array), batch_size)])
+    def _plan(self, layers: Layers, shape: tuple[int, ...]) -> Plan:
+        """Each layer checked on an input of `shape` (batch and lengths known) as the checker did with unknown
+        dimensions: a window that leaves no steps, a recurrent layer given none, or an array past the allocation
+        limit is refused here, located at its layer."""
+        known = self._plans.get(shape)
+        if known is not None:
+            return known
+        assert self.report.input is not None
+        tensor, largest = self.report.input._replace(shape=shape), 0
+        for layer, row in zip(layers, self.report.rows):
+            current = tensor.shape
+            try:
+                tensor = row.node.kind.output(row.node.args, tensor)
+            except RnnspecError as err:
+                raise RnnspecError("E501", f"on an input of shape {format_shape(shape)}: {err.message}",
+                                   row.node.span, err.hint) from None
+            if layer.lacks_steps(current):
+                source = "" if current == shape else f" from an input of shape {format_shape(shape)}"
+                raise RnnspecError("E501", f"{row.type} '{row.name}' needs at least one step (Keras fails without "
+                                   f"one); it receives {format_shape(current)}{source}", row.node.span,
+                                   "give sequences long enough to leave a step after every layer")
+            require_allocatable(layer.largest_array(current, tensor.shape) * self.dtype.itemsize,
+                                f"{row.type} '{row.name}' on a batch of {format_shape(current)}", row.node.span,
+                                "predict fewer rows at a time (batch_size), or shorter sequences")
+            largest = max(largest, layer.largest_product(current))
+        if len(self._plans) >= CHECKED_SHAPES:
+            self._plans.clear()
+        plan = self._plans[shape] = Plan(tensor.shape, largest)
+        return plan
+
+
+def _restored(report: ModelReport, dtype: str, weights: list[Array]) -> NumpyModel:
+    model = NumpyModel.__new__(NumpyModel)
+    model._build(report, dtype)
+    model.set_weights(weights)
+    return model
 
 
 def run_layers(layers: Sequence[Kernel], x: Array, mask: Mask) -> Array:
-    """The model's inference on a batch (or, in a worker process, on part of one)."""
+    """The model's inference on a batch."""
     for layer in layers:
         x, mask = layer.forward(x, mask)
     return x

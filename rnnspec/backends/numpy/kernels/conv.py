@@ -6,6 +6,8 @@ over the unmasked steps only (and still returns no mask).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from rnnspec.backends.numpy.activations import activation
@@ -65,6 +67,15 @@ class Conv1D(Kernel):
         self.per_group = per_group
         self.act = activation(self.a.activation)
 
+    def largest_array(self, input_shape: tuple[int, ...], output_shape: tuple[int, ...]) -> int:
+        """The windows: every output position's taps over the input channels."""
+        return max(math.prod(output_shape), math.prod(output_shape) // self.a.filters * self.a.kernel_size[0]
+                   * self.per_group * self.a.groups)
+
+    def largest_product(self, input_shape: tuple[int, ...]) -> int:
+        batch_and_length = math.prod(input_shape) // (self.per_group * self.a.groups)
+        return batch_and_length * self.group_kernels[0].size
+
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
         a = self.a
         x = to_channels_last(floating(x, self.dtype), a.data_format)
@@ -82,6 +93,9 @@ class Conv1D(Kernel):
 
 class Pooling1D(Kernel):
     """The windows of a 1-D pooling layer (its strides default to the pool size), channels last."""
+
+    def largest_array(self, input_shape: tuple[int, ...], output_shape: tuple[int, ...]) -> int:
+        return math.prod(output_shape) * self.a.pool_size[0]  # the windows
 
     def pooled(self, x: Array, fill: float = 0.0) -> tuple[Array, int, int]:
         a = self.a
@@ -121,6 +135,9 @@ class GlobalMaxPooling1D(Kernel):
 
     layer_types = ("GlobalMaxPooling1D",)
 
+    def lacks_steps(self, input_shape: tuple[int, ...]) -> bool:
+        return input_shape[2 if self.a.data_format == "channels_first" else 1] == 0
+
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
         axis = 2 if self.a.data_format == "channels_first" else 1
         return x.max(axis=axis, keepdims=self.a.keepdims), None
@@ -131,6 +148,7 @@ class GlobalAveragePooling1D(Kernel):
     row is 0/0 = NaN, as in Keras). The mask stops here."""
 
     layer_types = ("GlobalAveragePooling1D",)
+    lacks_steps = GlobalMaxPooling1D.lacks_steps
 
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
         x = floating(x, self.dtype)

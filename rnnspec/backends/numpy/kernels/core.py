@@ -5,10 +5,13 @@ one; Flatten, RepeatVector and Reshape do not support masking, so the mask stops
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from rnnspec.backends.numpy.activations import activation
 from rnnspec.backends.numpy.base import Array, Kernel, Mask
+from rnnspec.errors import RnnspecError
 
 
 def floating(x: Array, dtype: np.dtype) -> Array:
@@ -23,7 +26,8 @@ def merge_lora(main: Array, factor_a: Array, factor_b: Array) -> Array:
 
 
 class Embedding(Kernel):
-    """A row lookup; with mask_zero the mask is `ids != 0` (any incoming mask is replaced)."""
+    """A row lookup; with mask_zero the mask is `ids != 0` (any incoming mask is replaced). Ids outside the
+    table are refused, as Keras refuses them (NumPy would read a negative id from the end of the table)."""
 
     layer_types = ("Embedding",)
 
@@ -33,15 +37,27 @@ class Embedding(Kernel):
             table = merge_lora(table, self.params[1], self.params[2])
         self.table = table
 
-    def multiply_adds_per_step(self) -> int:
-        return 0
-
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
         ids = np.asarray(x)
         if not np.issubdtype(ids.dtype, np.integer):
             ids = ids.astype(np.int32)  # Keras casts non-integer ids to int32 (truncating)
+        self.require_known(ids)
         out = np.take(self.table, ids, axis=0)
         return out, (ids != 0) if self.a.mask_zero else None
+
+    def require_known(self, ids: Array) -> None:
+        vocabulary = len(self.table)
+        if not ids.size:
+            return
+        low, high = int(ids.min()), int(ids.max())
+        if low >= 0 and high < vocabulary:
+            return
+        bad = low if low < 0 else high
+        where = tuple(int(i) for i in np.argwhere(ids == bad)[0])
+        raise RnnspecError("E501", f"Embedding takes ids in 0..{vocabulary - 1} (input_dim={vocabulary}); found {bad:,} "
+                           f"at {where}", self.node.span,
+                           "ids past the vocabulary have no row; Keras refuses them too (reserve 0 for padding "
+                           "with mask_zero=true)")
 
 
 class Dense(Kernel):
@@ -58,6 +74,9 @@ class Dense(Kernel):
         self.kernel = kernel
         self.bias = rest[0] if self.a.use_bias else None
         self.act = activation(self.a.activation)
+
+    def largest_product(self, input_shape: tuple[int, ...]) -> int:
+        return math.prod(input_shape) * self.kernel.shape[1]
 
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
         x = floating(x, self.dtype)

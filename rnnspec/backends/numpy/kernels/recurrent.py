@@ -2,6 +2,8 @@
 only `h @ U` and the gate arithmetic; Bidirectional runs a forward and a reversed copy."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from rnnspec.backends.numpy.activations import activation
@@ -50,6 +52,19 @@ class Recurrent(Kernel):
 
     def split_bias(self, bias: Array | None) -> tuple[Array | None, Array | None]:
         return bias, None
+
+    def lacks_steps(self, input_shape: tuple[int, ...]) -> bool:
+        return input_shape[1] == 0
+
+    def largest_array(self, input_shape: tuple[int, ...], output_shape: tuple[int, ...]) -> int:
+        """The loop's states with the input beside them, or the input projection of every step."""
+        batch, steps, features = input_shape
+        return max(math.prod(output_shape), (steps + 1) * batch * (self.kernel.shape[1] + features + 1))
+
+    def largest_product(self, input_shape: tuple[int, ...]) -> int:
+        """The product of every step (the input projection, done once, matters less)."""
+        inner = self.units + (input_shape[-1] + 1 if self.augmented() else 0)
+        return self.kernel.shape[1] * inner * input_shape[0]
 
     def initial_state(self, batch: int) -> list[Array]:
         return [np.zeros((batch, self.units), self.dtype)]
@@ -381,6 +396,16 @@ class Bidirectional(Kernel):
 
     def fresh(self, rng: np.random.Generator) -> list[Array]:
         return self.halves[0].fresh(rng) + self.halves[1].fresh(rng)
+
+    def lacks_steps(self, input_shape: tuple[int, ...]) -> bool:
+        return input_shape[1] == 0
+
+    def largest_array(self, input_shape: tuple[int, ...], output_shape: tuple[int, ...]) -> int:
+        return max(math.prod(output_shape), *(half.largest_array(input_shape, (*output_shape[:-1], half.units))
+                                              for half in self.halves))
+
+    def largest_product(self, input_shape: tuple[int, ...]) -> int:
+        return max(half.largest_product(input_shape) for half in self.halves)
 
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
         y, out_mask = self.halves[0].forward(x, mask)

@@ -1,11 +1,18 @@
 """TimeDistributed: the wrapped layer's kernel on every step at once, time folded into the batch."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from rnnspec.backends.numpy.base import Array, Kernel, Mask, make_kernel
 from rnnspec.layers.base import LayerNode
 from rnnspec.shape import Shape
+
+
+def folded(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """`(batch, T, ...)` as the inner layer sees it: `(batch * T, ...)`."""
+    return (shape[0] * shape[1], *shape[2:])
 
 
 class TimeDistributed(Kernel):
@@ -25,6 +32,12 @@ class TimeDistributed(Kernel):
 
     def fresh(self, rng: np.random.Generator) -> list[Array]:
         return self.inner.fresh(rng)
+
+    def largest_array(self, input_shape: tuple[int, ...], output_shape: tuple[int, ...]) -> int:
+        return max(math.prod(output_shape), self.inner.largest_array(folded(input_shape), folded(output_shape)))
+
+    def largest_product(self, input_shape: tuple[int, ...]) -> int:
+        return self.inner.largest_product(folded(input_shape))
 
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
         batch, steps = x.shape[:2]

@@ -417,5 +417,5 @@ def parse_blocks(source: str, path: str = "<spec>") -> tuple[list[Module], list[
         except RnnspecError as err:
             column = match.start(1) - begin + 1
             span = Span(path, line, column, line, column + len(match.group(1)))
-            broken.append(BrokenBlock(match.group(1), span, err))
+            broken.append(BrokenBlock(match.group(1), span, _detached(err)))
     return modules, broken

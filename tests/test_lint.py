@@ -22,6 +22,8 @@ def warnings(spec: str) -> list[tuple[str, int]]:
     ("Input(None, 3) > Masking > GRU(2, seq) > GlobalMaxPooling1D", "W103", "GlobalMaxPooling1D"),
     ("Input(None, 3) > LSTM(2, unroll)", "W104", "LSTM"),
     ("Input(None, 3) > Bidirectional(LSTM(2, unroll))", "W104", "Bidirectional"),
+    ("Input(5, 3) > GRU(4, seq) > Dense(8) > LSTM(2, seq) > Activation(relu) > Dropout(0.5) > Dense(2)", "W100",
+     "Dense(2)"),
 ])
 def test_suspicious_specs_warn_at_the_layer(spec: str, code: str, at: str) -> None:
     assert warnings(spec) == [(code, spec.index(at) + 1)]
@@ -47,3 +49,16 @@ def test_bundled_specs_are_warning_free() -> None:
 
     for path in SPECS.glob("*.rnn"):
         assert [w for r in read_spec(path).reports for w in r.warnings] == [], path
+
+
+def test_w100_reads_the_rows_in_one_pass() -> None:
+    """Each Dense rescanned every row before and after it (20,000 layers: 7.7 s)."""
+    from rnnspec.lint import lint
+
+    from .test_inference import CountingList
+
+    report = rnnspec.select("Input(5, 3) > LSTM(4, seq)" + " > Dense(4)" * 300)
+    expected = [str(w) for w in lint(report)]
+    report.rows = CountingList(report.rows)
+    assert [str(w) for w in lint(report)] == expected and len(expected) == 1 and "W100" in expected[0]
+    assert report.rows.reads <= 2 * len(report.rows)  # not len(rows) squared

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from rnnspec.errors import RnnspecError, Span
-from rnnspec.parser import describe_expected, parse
+from rnnspec import parser
+from rnnspec.lexer import SpecLexer
+from rnnspec.parser import ANONYMOUS_MODEL, describe_expected, parse, parse_blocks
 from rnnspec.syntax import Arg, Assertion, Call, Chain, Group, Literal, ModelDef, Module, Repeat, Stage, TupleLit
 
 
@@ -512,3 +514,87 @@ def test_describe_expected_uses_words() -> None:
     assert describe_expected({"MORETHAN", "REPEAT", "COLON", "EXPECT", "$END"}) == \
         "'>' and another layer, 'expect' or the end of the spec"
     assert describe_expected(set()) == "something else"
+
+
+# ---------------------------------------------------------------- a file of model blocks, some broken
+
+BLOCKS = """# three models, the first and third broken
+model a:
+    Input(5, 3) > LSTM(4,, seq)
+    expect shape (None, 4)
+
+model b:  # fine
+    Input(5, 3) > (GRU(4, seq) > Dropout(0.1)) x2
+    > Dense(1)
+
+model c:
+    Input(5, 3) > Dense(4 > Dense(1)
+"""
+
+
+def blanked(text: str, keep: str) -> str:
+    """The file with every line outside the block `model KEEP:` turned to spaces: what a whole-file parse of
+    that block alone sees, at the same lines and columns."""
+    lines = text.split("\n")
+    first = next(i for i, line in enumerate(lines) if line.startswith(f"model {keep}:"))
+    last = next((i for i in range(first + 1, len(lines)) if lines[i].startswith("model ")), len(lines))
+    return "\n".join(line if first <= i < last else " " * len(line) for i, line in enumerate(lines))
+
+
+def test_broken_blocks_keep_the_errors_and_spans_of_a_whole_file_parse() -> None:
+    modules, broken = parse_blocks(BLOCKS, "f.rnn")
+    assert [m.name for module in modules for m in module.models] == ["b"]
+    assert modules[0].models == parse(blanked(BLOCKS, "b"), "f.rnn").models
+    assert [(b.name, b.span) for b in broken] == [("a", Span("f.rnn", 2, 7, 2, 8)), ("c", Span("f.rnn", 10, 7, 10, 8))]
+    for block in broken:
+        alone = syntax_error_at("f.rnn", blanked(BLOCKS, block.name))
+        assert (block.error.code, block.error.message, block.error.hint, block.error.span) == \
+            (alone.code, alone.message, alone.hint, alone.span)
+    assert broken[1].error.hint == "the '(' at line 11, column 24 is not closed"  # counted in the file, not the block
+
+
+def test_a_broken_block_error_holds_nothing_of_the_parse() -> None:
+    """An error keeps its message and span only: no Lark exception as its context (which holds the parser's
+    state and the text), no traceback (whose frames hold both)."""
+    _, broken = parse_blocks(BLOCKS + "model d:\n    Input(3) > Dense(1) \u2192 Dense(2)\n", "f.rnn")
+    assert len(broken) == 3
+    for block in broken:
+        error = block.error
+        assert (error.__context__, error.__cause__, error.__traceback__) == (None, None, None)
+        assert all(value is None or isinstance(value, (str, Span)) for value in vars(error).values())
+
+
+def test_each_block_is_lexed_once_or_twice_not_the_whole_file_per_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The characters handed to the lexer grow with the file, not with the file times its broken blocks."""
+    lexed: list[int] = []
+    real_lex = SpecLexer.lex
+
+    def counting_lex(self: SpecLexer, source: Any, *rest: object) -> Any:
+        lexed.append(source.end - source.start if hasattr(source, "end") else len(source))
+        return real_lex(self, source, *rest)
+
+    monkeypatch.setattr(SpecLexer, "lex", counting_lex)
+    parser._parser.cache_clear()
+    try:
+        text = "".join(f"model m{i}:\n    Input(4) > Dense(4 >\n" for i in range(200))
+        _, broken = parse_blocks(text)
+    finally:
+        parser._parser.cache_clear()
+    assert len(broken) == 200
+    assert sum(lexed) <= 4 * len(text)  # the whole file and its error once, then each block and its error
+
+
+def test_text_before_the_first_model_block_is_not_dropped() -> None:
+    """A misspelt first `model` line leaves its chain in no block: it is reported, not silently skipped."""
+    text = "modle a:\n    Input(3) > Dense(1)\nmodel b:\n    Input(3) > Dense(1)\nmodel c:\n    Input(3) > Dense(1)\n"
+    modules, broken = parse_blocks(text, "f.rnn")
+    assert [m.name for module in modules for m in module.models] == ["b", "c"]
+    assert [(b.name, b.span[:3], b.error.span[:3]) for b in broken] == [(ANONYMOUS_MODEL, ("f.rnn", 1, 1),
+                                                                          ("f.rnn", 1, 7))]
+    assert parse_blocks("# only comments\n\n" + text[9 + 24:], "f.rnn")[1] == []
+
+
+def test_a_byte_order_mark_does_not_hide_the_first_block() -> None:
+    modules, broken = parse_blocks("\ufeffmodel a:\n  Input(3) > Dense(1\nmodel b:\n  Input(3) > Dense(1)\n")
+    assert [b.name for b in broken] == ["a"] and broken[0].error.span[1:3] == (2, 21)
+    assert [m.name for module in modules for m in module.models] == ["b"]

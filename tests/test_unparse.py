@@ -35,3 +35,41 @@ def test_check_fill_prints_every_default() -> None:
     assert result.exit_code == 0
     assert "    > GRU(4, activation=tanh, recurrent_activation=sigmoid, use_bias=true" in result.output
     assert "reset_after=true" in result.output
+
+
+# Repeats of every kind: one layer, a group, nested, folded past MAX_UNROLLED layers, and a repeat of one group.
+REPEATS = [
+    "Input(20, 3) > LSTM(32, seq) x9999",
+    "Input(7, 3) > (GRU(6, seq) > Dropout(0.1) > LSTM(5, seq)) x12 > SimpleRNN(3)",
+    "Input(9, 2) > (Dense(4) > (SimpleRNN(4, seq) x5 > Dense(3)) x4) x3 > LSTM(2)",
+    "Input(5, 3) > ((LSTM(3, seq) x2) x3) x4 > Dense(1)",
+    "Input(5, 3) > (LSTM(32, seq) x1000 > GRU(8, seq)) x100000 > LSTM(2)",
+]
+
+
+@pytest.mark.parametrize("spec", REPEATS)
+def test_fill_keeps_a_repeat_as_a_repeat_and_checks_to_the_same_counts(spec: str) -> None:
+    """`--fill` wrote every copy: `LSTM(32, seq) x9999` became 2 MB, past the size limit of a spec."""
+    report = rnnspec.select(spec)
+    text = spec_text(report, fill=True)
+    assert len(text) < 2000 and text.count("return_sequences=true") == spec.count("seq")
+    again = rnnspec.select(text)
+    assert (again.total, again.trainable, again.layer_count, again.output) == \
+        (report.total, report.trainable, report.layer_count, report.output)
+    assert [(r.name, r.weights) for r in again.rows] == [(r.name, r.weights) for r in report.rows]
+
+
+def test_a_filled_repeat_builds_the_same_keras_model() -> None:
+    spec = REPEATS[2]
+    text = spec_text(rnnspec.select(spec), fill=True)
+    built, again = rnnspec.compile(spec), rnnspec.compile(text)
+    assert again.count_params() == built.count_params()
+    assert [layer.name for layer in again.layers] == [layer.name for layer in built.layers]
+
+
+def test_check_fill_of_a_long_repeat_stays_short_and_checks() -> None:
+    result = CliRunner().invoke(main, ["check", "--fill", "-e", REPEATS[0]])
+    assert result.exit_code == 0
+    text = result.output[result.output.index("model model:"):]
+    assert "return_sequences=true, go_backwards=false" in text and ") x9999" in text and len(text) < 1000
+    assert rnnspec.select(text.split("\n\n")[0]).layer_count == 9999

@@ -21,24 +21,26 @@ _ALLOW = re.compile(r"#[ \t]*rnnspec[ \t]*:[ \t]*allow\b[ \t]*((?:[^\s,#]+[ \t]*
 _CODE = re.compile(r"[^\s,]+")
 
 
-def unknown_code(code: str) -> str | None:
-    """Why `code` cannot be allowed (a sentence, with a hint), or None when it is a warning code."""
+def disallowed(code: str, span: Span | None = None) -> RnnspecError | None:
+    """The error for allowing `code`, or None when it is a warning code (which can be allowed)."""
     if code in WARNING_CODES:
         return None
+    codes = ", ".join(WARNING_CODES)
     if code in CODES:
-        return f"{code} is an error, and only warnings can be allowed ({', '.join(WARNING_CODES)})"
+        return RnnspecError(UNKNOWN_CODE, f"cannot allow {code}: it is an error, and only warnings can be allowed",
+                            span, f"warnings: {codes}")
     close = suggest(code, WARNING_CODES)
-    return f"'{code}' is not a warning code; {close or 'warnings: ' + ', '.join(WARNING_CODES)}"
+    return RnnspecError(UNKNOWN_CODE, f"cannot allow '{code}': it is not a warning code", span,
+                        f"{close} (warnings: {codes})" if close else f"warnings: {codes}")
 
 
 def allowed_codes(codes: Iterable[str]) -> frozenset[str]:
     """The codes of `check(allow=...)`, each a warning code; raises on the first that is not."""
     codes = (codes,) if isinstance(codes, str) else tuple(codes)
     for code in codes:
-        problem = unknown_code(code)
-        if problem is not None:
-            raise RnnspecError(UNKNOWN_CODE, f"cannot allow {problem}",
-                               hint="allow takes warning codes, e.g. allow=('W100',)")
+        error = disallowed(code)
+        if error is not None:
+            raise error
     return frozenset(codes)
 
 
@@ -58,14 +60,12 @@ def allow_comments(source: str, path: str) -> tuple[dict[int, frozenset[str]], l
         codes = []
         words = list(_CODE.finditer(match.group(1)))
         for code in words:
-            problem = unknown_code(code.group())
-            if problem is None:
-                codes.append(code.group())
-                continue
             column = match.start(1) + code.start() - line_start + 1
-            errors.append(RnnspecError(UNKNOWN_CODE, f"cannot allow {problem}",
-                                       Span(path, line, column, line, column + len(code.group())),
-                                       "write the code the warning shows, e.g. `# rnnspec: allow W100`"))
+            error = disallowed(code.group(), Span(path, line, column, line, column + len(code.group())))
+            if error is None:
+                codes.append(code.group())
+            else:
+                errors.append(error)
         if not words:
             column = match.start() - line_start + 1
             errors.append(RnnspecError(UNKNOWN_CODE, "an allow comment names no warning",

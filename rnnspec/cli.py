@@ -6,6 +6,7 @@ if __name__ == "__main__":  # `python -m rnnspec.cli` runs as `python -m rnnspec
 
     runpy.run_module("rnnspec", run_name="__main__", alter_sys=True)
 
+import errno
 import io
 import json
 import os
@@ -18,7 +19,7 @@ from typing import Any, Iterator, NoReturn
 import click
 
 from rnnspec import api
-from rnnspec.allow import WARNING_CODES, unknown_code
+from rnnspec.allow import WARNING_CODES, disallowed
 from rnnspec.errors import RnnspecError
 from rnnspec.infer import ModelReport
 from rnnspec.layers.base import suggest
@@ -132,9 +133,11 @@ class _OutputError(Exception):
     """Standard output cannot be written (a full disk, a closed pipe): the command ends with exit 2."""
 
 
-def _write(text: str) -> None:
+def _write(text: str, end: str = "\n") -> None:
+    if sys.stdout is None:  # started with standard output closed
+        raise _OutputError(OSError(errno.EBADF, "standard output is closed"))
     try:
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(text + end)
     except OSError as err:
         raise _OutputError(err) from None
 
@@ -181,9 +184,9 @@ class _Tally:
 
 def _allowed(ctx: click.Context, param: click.Parameter, codes: tuple[str, ...]) -> frozenset[str]:
     for code in codes:
-        problem = unknown_code(code)
-        if problem is not None:
-            raise click.BadParameter(f"cannot allow {problem}")
+        error = disallowed(code)
+        if error is not None:
+            raise click.BadParameter(f"{error.message}; {error.hint}")
     return frozenset(codes)
 
 
@@ -199,11 +202,12 @@ class _Command(click.Group):
             try:
                 return super().main(*args, **kwargs)
             finally:
-                sys.stdout.flush()
+                if sys.stdout is not None:
+                    sys.stdout.flush()
         except (_OutputError, OSError) as err:
             cause = err.args[0] if isinstance(err, _OutputError) else err
             _silence_stdout()
-            if not isinstance(cause, BrokenPipeError):
+            if not isinstance(cause, BrokenPipeError) and sys.stderr is not None:
                 sys.stderr.write(format_error(RnnspecError(
                     "E500", f"cannot write the output: {getattr(cause, 'strerror', None) or cause}"), None) + "\n")
             sys.exit(EXIT_USAGE)
@@ -215,7 +219,7 @@ def _silence_stdout() -> None:
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, sys.stdout.fileno())
         os.close(null)
-    except (OSError, ValueError, io.UnsupportedOperation):  # not a real file (a test runner's buffer)
+    except (OSError, ValueError, AttributeError):  # closed, or not a real file (a test runner's buffer)
         pass
 
 
@@ -250,15 +254,12 @@ def check(paths: tuple[str, ...], exprs: tuple[str, ...], fmt: str, strict: bool
     tally = _Tally()
     results = _results(paths, exprs, allow)
     if fmt == "json":
-        _write(f'{{\n  "schema_version": {JSON_SCHEMA_VERSION},\n  "sources": [')
-        previous = None  # a source's text waits for the next one, which decides whether a comma follows
-        for result in results:
+        _write(f'{{\n  "schema_version": {JSON_SCHEMA_VERSION},\n  "sources": [', end="")
+        for index, result in enumerate(results):  # each source written as soon as it is checked, then dropped
             tally.add(result)
-            if previous is not None:
-                _write(previous + ",")
-            previous = textwrap.indent(json.dumps(_source_json(result), indent=2), "    ")
-        if previous is not None:
-            _write(previous)
+            _write(("," if index else "") + "\n" + textwrap.indent(json.dumps(_source_json(result), indent=2), "    "),
+                   end="")
+        _write("")
         _write(f'  ],\n  "ok": {json.dumps(tally.exit_code(strict) == EXIT_OK)}\n}}')
     else:
         for result in results:

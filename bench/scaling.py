@@ -47,6 +47,7 @@ class Row:
     tail: str = ""
     run: str = "check"  # check | fill | cli-text | cli-tree | cli-json
     memory: bool = False
+    both: str = ""  # a second piece per unit, after all the first ones (assertions after a chain)
 
 
 def _layers(body: str) -> Callable[[int], str]:
@@ -62,6 +63,8 @@ ROWS = [
     Row("models with an error each", lambda i: f"model m{i}:\n    Input(4) > Dense(4) > LSTM(2)\n"),
     Row("shape notes", _layers("Dense(4) : (None, 4)"), head="Input(4)"),
     Row("shape notes that fail", _layers("Dense(4) : (None, 5)"), head="Input(4)"),
+    Row("layers and failed assertions", _layers("LSTM(4, seq)"), head="Input(5, 3)",
+        both="\nexpect shape (None, 4)"),
     Row("Dense after seq (lint W100)", _layers("Dense(4)"), head="Input(5, 3) > LSTM(4, seq)"),
     Row("repeated groups", _layers("(Dense(4) > Dropout(0.5)) x2"), head="Input(4)"),
     Row("nested repeats, folded", _layers("(Dense(4) x3 > (Dropout(0.5) x2) x2) x5000"), head="Input(4)"),
@@ -77,7 +80,7 @@ ROWS = [
 
 
 def source_of(row: Row, count: int) -> str:
-    return row.head + "".join(row.unit(i) for i in range(count)) + row.tail
+    return row.head + "".join(row.unit(i) for i in range(count)) + row.tail + row.both * count
 
 
 def sizes(row: Row, max_chars: int, max_files: int) -> list[int]:
@@ -88,7 +91,7 @@ def sizes(row: Row, max_chars: int, max_files: int) -> list[int]:
             counts.append(count)
             count *= 2
         return counts
-    per_unit = max(len(row.unit(0)), 1)
+    per_unit = max(len(row.unit(0)) + len(row.both), 1)
     count = max(2048 // per_unit, 1)
     counts = []
     while len(source_of(row, count)) <= max_chars:
@@ -125,13 +128,27 @@ def _tree_command(row: Row, tree: Path) -> list[str]:
     return [RNNSPEC, "check", str(tree)] + (["--format", "json"] if row.run == "cli-json" else [])
 
 
+# Runs the `rnnspec` script in a process that writes its own peak memory at exit. VmHWM is the peak of this
+# program's memory; ru_maxrss from wait4 would also count the peak of the bench that forked it.
+PEAK_WRAPPER = """
+import atexit, re, runpy, sys
+out, script, sys.argv = sys.argv[1], sys.argv[2], sys.argv[2:]
+def peak():
+    status = open('/proc/self/status').read()
+    open(out, 'w').write(re.search(r'VmHWM:\\s*(\\d+)', status).group(1))
+atexit.register(peak)
+runpy.run_path(script, run_name='__main__')
+"""
+
+
 def _timed_process(command: list[str]) -> tuple[float, int]:
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-    _, _, usage = os.wait4(process.pid, 0)
-    process.returncode = 0  # reaped by wait4
-    return time.perf_counter() - start, usage.ru_maxrss
+    """Seconds and peak resident kilobytes of `command` (an `rnnspec ...` command line)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".peak") as peak:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", PEAK_WRAPPER, peak.name, *command], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+        seconds = time.perf_counter() - start
+        return seconds, int(peak.read() or 0)
 
 
 _MAX_ERRORS: list[bool] = []

@@ -319,13 +319,16 @@ def _check_assertions(graph: ModelGraph, report: ModelReport) -> None:
     if not graph.assertions:
         return
     actual = {"params": report.total, "trainable": report.trainable, "non_trainable": report.non_trainable}
+    hints: dict[int, str | None] = {}  # by expected rank: each hint scans the rows once, however many assertions
     for assertion in graph.assertions:
         if assertion.kind == "shape":
             if report.output != assertion.expected:
+                rank = len(assertion.expected)  # type: ignore[arg-type]
+                if rank not in hints:
+                    hints[rank] = _output_rank_hint(report, assertion.expected)  # type: ignore[arg-type]
                 report.errors.append(RnnspecError(
                     "E400", f"expected output shape {format_shape(assertion.expected)}, "  # type: ignore[arg-type]
-                    f"inferred {format_shape(report.output or ())}", assertion.span,
-                    _output_rank_hint(report, assertion.expected)))  # type: ignore[arg-type]
+                    f"inferred {format_shape(report.output or ())}", assertion.span, hints[rank]))
         elif actual[assertion.kind] != assertion.expected:
             what = {"params": "parameters", "trainable": "trainable parameters",
                     "non_trainable": "non-trainable parameters"}[assertion.kind]

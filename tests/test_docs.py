@@ -49,3 +49,12 @@ def test_each_bad_example_gives_its_code(code: str, spec: str) -> None:
 @pytest.mark.parametrize(("code", "fix"), [(code, fix) for code, _, fix in EXAMPLES])
 def test_each_fix_checks_clean(code: str, fix: str) -> None:
     assert [e.code for r in rnnspec.check(fix) for e in r.errors + r.warnings] == []
+
+
+def test_the_allow_example_checks_clean_and_warns_without_its_comment() -> None:
+    page = (ROOT / "docs" / "language.md").read_text()
+    section = page[page.index("## Allowing a warning"):]
+    example = re.search(r"```\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+    assert [e.code for r in rnnspec.check(example) for e in r.errors + r.warnings] == []
+    bare = re.sub(r"#.*", "", example)
+    assert [w.code for r in rnnspec.check(bare) for w in r.warnings] == ["W100"]

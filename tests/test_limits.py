@@ -184,3 +184,21 @@ def test_numbers_past_what_can_be_built_are_range_errors(spec: str, where: int) 
 
 def test_the_largest_size_is_accepted() -> None:
     assert one("Input(5, 3) > Dense(2147483647)").ok
+
+
+def test_broken_blocks_take_memory_in_proportion_to_the_file() -> None:
+    """Each broken block's error kept a blanked copy of the whole file alive (8,000 blocks: 2.9 GB)."""
+    import tracemalloc
+
+    from rnnspec.parser import parse_blocks
+
+    text = "".join(f"model m{i}:\n    Input(4) > Dense(4 >\n" for i in range(1000))
+    parse_blocks(text[:100])  # the parser's tables are built once per process, not counted
+    tracemalloc.start()
+    try:
+        _, broken = parse_blocks(text)
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(broken) == 1000
+    assert peak < 64 * len(text) and kept < 64 * len(text)  # about 1 KB a block (the error, its span, its words)

@@ -10,6 +10,7 @@ import errno
 import io
 import json
 import os
+import stat
 import sys
 import textwrap
 from dataclasses import dataclass, field
@@ -78,15 +79,17 @@ def spec_files(raw: str) -> Iterator[Path | SourceResult]:
     depth) and does not enter a symlinked directory it finds (no loops; a directory named on the command line is
     followed); a symlinked file is checked as the file it points to."""
     try:
-        is_dir = os.path.isdir(raw) and os.stat(raw) is not None
+        is_dir = stat.S_ISDIR(os.stat(raw).st_mode)
+    except FileNotFoundError:
+        is_dir = False
+        if not os.path.lexists(raw):
+            yield _io_problem(raw, f"no such file or directory: {raw}")
+            return
     except OSError as err:
         yield _io_problem(raw, f"cannot read {raw}: {err.strerror or err}")
         return
     if not is_dir:
-        if os.path.lexists(raw):
-            yield Path(raw)
-        else:
-            yield _io_problem(raw, f"no such file or directory: {raw}")
+        yield Path(raw)  # read_spec refuses what is not a regular file
         return
     stack: list[tuple[Path, bool]] = [(Path(raw), True)]
     found = unreadable = False
@@ -277,7 +280,7 @@ def _print_source(result: SourceResult, fmt: str, fill: bool, max_errors: int) -
             if report.ok:
                 _out(pass_line(report))
                 if fill:
-                    _out(_filled(report))
+                    _out(spec_text(report, fill=True))
     _show_limited(result, result.all_errors, result.all_warnings, max_errors, fmt)
 
 
@@ -295,13 +298,6 @@ def _show_limited(result: SourceResult, errors: list[RnnspecError], warnings: li
     if hidden_errors or hidden_warnings:
         _out(f"{result.path}: {hidden_errors} more error(s) and {hidden_warnings} more warning(s) not shown "
              "(--max-errors 0 shows all)")
-
-
-def _filled(report: ModelReport) -> str:
-    try:
-        return spec_text(report, fill=True)
-    except ValueError as err:  # a value the language cannot write (never one a spec gave)
-        return f"# cannot write this model out: {err}"
 
 
 def _source_json(result: SourceResult) -> dict[str, object]:

@@ -118,7 +118,13 @@ def test_a_deep_tree_is_walked_without_recursion(tmp_path: Path) -> None:
         deep = deep / "d"
         deep.mkdir()  # not mkdir(parents=True), which recurses itself
     (deep / "bottom.rnn").write_text(GOOD)
-    result = run("check", str(tmp_path))
+    try:
+        result = run("check", str(tmp_path))
+    finally:  # from the bottom up: shutil.rmtree, which pytest cleans up with, recurses too
+        (deep / "bottom.rnn").unlink()
+        while deep != tmp_path:
+            deep.rmdir()
+            deep = deep.parent
     assert result.exit_code == 0, result.output
     assert "bottom.rnn:1: ok model" in result.output
 

@@ -6,7 +6,9 @@ the order the registry declares (`node.kind.weights`), which is Keras's order: l
 from __future__ import annotations
 
 import math
+import os
 import threading
+import time
 from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from typing import Any, ClassVar, ContextManager, Iterator, Optional
@@ -89,8 +91,19 @@ def kernels() -> dict[str, type[Kernel]]:
 
 
 # ------------------------------------------------------------ BLAS threads
+#
+# OpenBLAS splits a product over its threads, which spin-wait for each other: alone on the machine a large
+# product gains, but next to a busy neighbour one preempted thread stalls every step of a time loop. Measured on
+# 2 cores (a model call, 1 thread against 2, rounds interleaved, medians), per-step products in multiply-adds:
+# LSTM(128) batch 32 (2.6M) 0.69x the time on one thread, GRU(128) batch 32 (2.0M) 0.84x, LSTM(32) batch 32
+# (0.27M) 1.0x; from GRU(512) batch 8 (6.3M) on, two threads gain alone (1.27x; LSTM(256) batch 32, 9.5M: 1.3x;
+# LSTM(512) batch 32, 36M: 1.58x), while with the other core busy every size lost (0.14-0.58x: LSTM(128) batch
+# 32 took 164 ms against 23 ms, LSTM(512) batch 32 452 ms against 116 ms, two processes side by side 4x their
+# solo time with two threads each, 1x-1.2x with one). So a call runs on one BLAS thread unless its largest
+# product is at least ONE_THREAD_BELOW and the other processes leave a second core idle.
 
-ONE_THREAD_BELOW = 0  # multiply-adds of a product under which BLAS threads do not pay (measured, see below)
+ONE_THREAD_BELOW = 5_000_000  # multiply-adds of a product below which BLAS threads do not pay, even alone
+SAMPLE_EVERY = 0.5  # seconds between two looks at how busy the other processes keep the cores
 
 
 @lru_cache(maxsize=1)
@@ -127,10 +140,52 @@ def one_blas_thread() -> Iterator[None]:
                     library.set_num_threads(threads)
 
 
-def blas_threads(largest_product: int) -> ContextManager[None]:
-    """One BLAS thread for a call whose products are all too small to gain from more, BLAS's own count otherwise.
+class IdleCores:
+    """Cores the other processes left idle lately: the machine's busy time (/proc/stat) less this process's own
+    (os.times, all its threads), over the last SAMPLE_EVERY seconds or more. None where /proc/stat is missing
+    (not Linux); 0 until a first interval has passed, so a process that makes one call never starts threads."""
 
-    A small product split over threads gains nothing alone and loses much next to a busy neighbour: OpenBLAS's
-    threads spin-wait for each other, so one preempted thread stalls every step (two processes running LSTM(512)
-    at batch 32 took 4x their solo time each with two threads, 2x with one)."""
-    return one_blas_thread() if largest_product < ONE_THREAD_BELOW else nullcontext()
+    def __init__(self) -> None:
+        self.last: tuple[float, float, float] | None = None  # (wall clock, machine busy, own CPU), in seconds
+        self.idle: float | None = 0.0
+
+    def __call__(self) -> float | None:
+        now = time.monotonic()
+        last = self.last
+        if last is not None and now - last[0] < SAMPLE_EVERY:
+            return self.idle
+        busy = machine_busy()
+        if busy is None:
+            self.idle = None
+            return None
+        times = os.times()
+        sample = (now, busy, times.user + times.system)
+        if last is not None:
+            others = (sample[1] - last[1]) - (sample[2] - last[2])
+            self.idle = (os.cpu_count() or 1) - max(others, 0.0) / (now - last[0]) - 1  # less the core we run on
+        self.last = sample
+        return self.idle
+
+
+def machine_busy() -> float | None:
+    """Seconds all cores have spent busy since boot (user, nice, system, irq, softirq, steal), or None."""
+    try:
+        with open("/proc/stat", "rb") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return None
+    ticks = [int(v) for v in fields[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+
+
+idle_cores = IdleCores()
+
+
+def blas_threads(largest_product: int) -> ContextManager[None]:
+    """BLAS's own thread count for a call with a product large enough to gain from threads while another core is
+    idle; one thread otherwise (see the note above)."""
+    if largest_product >= ONE_THREAD_BELOW:
+        idle = idle_cores()
+        if idle is None or idle >= 0.5:
+            return nullcontext()
+    return one_blas_thread()

@@ -33,6 +33,9 @@ class TimeDistributed(Kernel):
     def fresh(self, rng: np.random.Generator) -> list[Array]:
         return self.inner.fresh(rng)
 
+    def lacks_steps(self, input_shape: tuple[int, ...]) -> bool:
+        return input_shape[1] == 0  # Keras's TimeDistributed fails on an empty sequence
+
     def largest_array(self, input_shape: tuple[int, ...], output_shape: tuple[int, ...]) -> int:
         return max(math.prod(output_shape), self.inner.largest_array(folded(input_shape), folded(output_shape)))
 

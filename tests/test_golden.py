@@ -76,6 +76,8 @@ SPECIAL: dict[str, Case] = {
                  ("run", "E501.rnn", "--input", "x.npy")),
     "E502": Case("E502", {"E502.rnn": b"Input(5, 3) > LSTM(8, seq) x 100000\n"},
                  ("run", "E502.rnn", "--random", "2,5")),
+    # 40 GB of weights: refused before any is drawn
+    "E503": Case("E503", {"E503.rnn": b"Input(100000) > Dense(100000)\n"}, ("run", "E503.rnn", "--random", "1")),
 }
 CASES: dict[str, Case] = {**{code: spec_case(code, spec) for code, spec in BAD_EXAMPLES}, **SPECIAL}
 

@@ -74,7 +74,8 @@ class NumpyModel:
     def _require_weights_fit(self) -> None:
         sizes = [(sum(spec.size for spec in layer.specs), row) for layer, row in zip(self.layers, self.report.rows)]
         largest, row = max(sizes, key=lambda pair: pair[0], default=(0, None))
-        hint = None if row is None else f"{row.type} '{row.name}' holds {largest:,} of them"
+        hint = None if row is None else (f"{row.type} '{row.name}' holds {largest:,} of them; `rnnspec check` "
+                                         "counts a model of any size without building it")
         require_allocatable(sum(size for size, _ in sizes) * self.dtype.itemsize,
                             f"the {sum(size for size, _ in sizes):,} weights of model '{self.name}' "
                             f"({self.dtype.name})", self.report.span, hint)

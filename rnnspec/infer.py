@@ -7,6 +7,7 @@ from typing import NamedTuple
 from rnnspec.errors import RnnspecError, Span
 from rnnspec.graph import Item, ModelGraph, Repeat, ShapeNote, lower
 from rnnspec.layers.base import LayerNode, ShapeError, Tensor, Weight
+from rnnspec.parser import cyclic_gc_paused
 from rnnspec.shape import Shape, format_shape
 from rnnspec.syntax import Module
 
@@ -343,7 +344,8 @@ def check_module(module: Module, seen: dict[str, Span] | None = None) -> list[Mo
     reports = []
     seen = {} if seen is None else seen
     for model in module.models:
-        report = infer_graph(lower(model))
+        with cyclic_gc_paused():
+            report = infer_graph(lower(model))
         report.source = module.source
         if model.name in seen:
             first = seen[model.name]

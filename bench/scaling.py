@@ -73,7 +73,7 @@ ROWS = [
     Row("fill: a chain written back", _layers("LSTM(4, seq)"), head="Input(5, 3)", run="fill"),
     Row("fill: repeats written back", _layers("(LSTM(4, seq) x9 > GRU(4, seq)) x99"), head="Input(5, 3)",
         run="fill"),
-    Row("cli: errors printed per file", _layers("Dense(-1)"), head="Input(4)", run="cli-text"),
+    Row("cli: errors printed per file", lambda i: "\n    > Dense(-1)", head="Input(4)", run="cli-text"),
     Row("cli: files in a tree", lambda i: "Input(4) > Dense(4)\n", run="cli-tree"),
     Row("cli: JSON over many files", lambda i: "Input(4) > Dense(4)\n", run="cli-json", memory=True),
 ]

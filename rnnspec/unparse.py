@@ -13,8 +13,8 @@ from rnnspec.layers.base import LayerNode
 
 def spec_text(report: ModelReport, fill: bool = False) -> str:
     """A spec that re-creates this model exactly (same layers, arguments, names and weights), written from
-    the resolved arguments: `model NAME:` then one layer per line; only the arguments that differ from their
-    default, or with `fill` every argument."""
+    the resolved arguments: `model NAME:` then one layer or repeat per line (a repeat stays a repeat, so the text
+    stays as short as the spec); only the arguments that differ from their default, or with `fill` every one."""
     parts = []
     graph = report.graph
     if report.input is not None and (graph is None or graph.input is not None):

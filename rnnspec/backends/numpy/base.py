@@ -92,17 +92,19 @@ def kernels() -> dict[str, type[Kernel]]:
 
 # ------------------------------------------------------------ BLAS threads
 #
-# OpenBLAS splits a product over its threads, which spin-wait for each other: alone on the machine a large
-# product gains, but next to a busy neighbour one preempted thread stalls every step of a time loop. Measured on
-# 2 cores (a model call, 1 thread against 2, rounds interleaved, medians), per-step products in multiply-adds:
-# LSTM(128) batch 32 (2.6M) 0.69x the time on one thread, GRU(128) batch 32 (2.0M) 0.84x, LSTM(32) batch 32
-# (0.27M) 1.0x; from GRU(512) batch 8 (6.3M) on, two threads gain alone (1.27x; LSTM(256) batch 32, 9.5M: 1.3x;
-# LSTM(512) batch 32, 36M: 1.58x), while with the other core busy every size lost (0.14-0.58x: LSTM(128) batch
-# 32 took 164 ms against 23 ms, LSTM(512) batch 32 452 ms against 116 ms, two processes side by side 4x their
-# solo time with two threads each, 1x-1.2x with one). So a call runs on one BLAS thread unless its largest
-# product is at least ONE_THREAD_BELOW and the other processes leave a second core idle.
+# OpenBLAS splits a product over its threads, which spin-wait for each other: on an idle core a large product
+# gains, but next to a busy neighbour one preempted thread stalls every step of a time loop. Measured on this
+# 2-core machine (shared, so: rounds interleaved, 1 thread against 2), per-step products as rows x inner x cols
+# multiply-adds. The best of 15 rounds (the least disturbed): 128x65x32 (LSTM(32) at batch 32, 0.27M) 1.0x,
+# 384x161x8 (0.49M) 1.0x, 512x161x8 (0.66M) 1.37x, 256x161x32 (1.3M) 1.61x, 512x161x32 (LSTM(128) at batch 32,
+# 2.6M) 1.68x, 1024x289x8 (2.4M) 1.40x; a narrow matrix by many columns loses: 128x65x128 (1.1M) 0.66x,
+# 128x65x256 (2.1M) 0.80x. The median, with other jobs on the machine, told the other story: whole model calls
+# took 1.4-7x longer with two threads (LSTM(128) at batch 32: 164 ms against 23 ms; LSTM(512) at batch 32: 452
+# ms against 116 ms), and two processes side by side took 4x their solo time each with two threads, about their
+# solo time with one. So a call runs on one BLAS thread unless its largest product is at least ONE_THREAD_BELOW
+# and the other processes leave a core idle.
 
-ONE_THREAD_BELOW = 5_000_000  # multiply-adds of a product below which BLAS threads do not pay, even alone
+ONE_THREAD_BELOW = 1_000_000  # multiply-adds of a product below which BLAS threads do not pay, even on idle cores
 SAMPLE_EVERY = 0.5  # seconds between two looks at how busy the other processes keep the cores
 
 

@@ -54,8 +54,8 @@ class Embedding(Kernel):
             return
         bad = low if low < 0 else high
         where = tuple(int(i) for i in np.argwhere(ids == bad)[0])
-        raise RnnspecError("E501", f"Embedding takes ids in 0..{vocabulary - 1} (input_dim={vocabulary}); found {bad:,} "
-                           f"at {where}", self.node.span,
+        raise RnnspecError("E501", f"Embedding takes ids in 0..{vocabulary - 1} (input_dim={vocabulary}); "
+                           f"found {bad:,} at {where}", self.node.span,
                            "ids past the vocabulary have no row; Keras refuses them too (reserve 0 for padding "
                            "with mask_zero=true)")
 

@@ -274,6 +274,24 @@ def test_idle_cores_are_those_other_processes_leave(monkeypatch: pytest.MonkeyPa
     assert idle() == pytest.approx(1.5)
 
 
+def test_any_thread_can_be_the_first_or_last_one_thread_user() -> None:
+    """threadpoolctl ignores a thread's limit once another thread has set one; ours must still apply."""
+    before = blas_threads_now()
+    with base.one_blas_thread():  # this thread sets and restores first
+        pass
+    inside: list[int] = []
+
+    def user() -> None:
+        with base.one_blas_thread():
+            inside.append(blas_threads_now())
+
+    other = threading.Thread(target=user)
+    other.start()
+    other.join(5)
+    assert inside == [1]
+    assert blas_threads_now() == before
+
+
 def test_concurrent_one_thread_users_restore_the_count_only_when_the_last_leaves() -> None:
     before = blas_threads_now()
     with base.one_blas_thread():

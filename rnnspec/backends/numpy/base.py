@@ -130,7 +130,7 @@ def one_blas_thread() -> Iterator[None]:
         if _one_thread_users == 0:
             _restore[:] = [(library, library.num_threads) for library in _blas_libraries()]
             for library, _ in _restore:
-                library.set_num_threads(1)
+                _set_threads(library, 1)
         _one_thread_users += 1
     try:
         yield
@@ -139,7 +139,19 @@ def one_blas_thread() -> Iterator[None]:
             _one_thread_users -= 1
             if _one_thread_users == 0:
                 for library, threads in _restore:
-                    library.set_num_threads(threads)
+                    _set_threads(library, threads)
+
+
+def _set_threads(library: Any, threads: int) -> None:
+    """threadpoolctl lets only the first thread that limits OpenBLAS's process-wide pool change it (the others'
+    calls do nothing, silently); the count above already serialises ours, so whichever thread is first or last
+    sets it, and leaves no thread in control."""
+    release = getattr(type(library), "clear_controlling_thread", None)
+    if release is not None:
+        release(force=True)
+    library.set_num_threads(threads)
+    if release is not None:
+        release()
 
 
 class IdleCores:

@@ -246,7 +246,8 @@ def _npy_header(stream: _Capped, where: str, declared: int) -> _NpyHeader:
             raise ValueError(f"version {version[0]}.{version[1]} is not written by NumPy for numbers")
         read = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
         shape, fortran_order, dtype = read(stream)  # type: ignore[arg-type]
-    except (ValueError, TypeError, SyntaxError, RecursionError) as err:
+    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError) as err:  # Python's parser gives
+        # up on a deeply nested header (at most 10,000 characters) with MemoryError or RecursionError
         raise RnnspecError("E500", f"{where} has no valid .npy header: {_reason(err)}") from None
     if any(d < 0 for d in shape):
         raise RnnspecError("E500", f"{where} has a negative dimension in its shape {shape}")

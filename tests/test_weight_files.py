@@ -525,6 +525,33 @@ def test_nan_and_inf_load_as_keras_loads_them(base: Base, tmp_path: Path) -> Non
     np.testing.assert_array_equal(load_npz(npz).get_weights()[0], model.get_weights()[0])
 
 
+def compact(f: Any, folder: Path) -> None:
+    kernel = f[LSTM_KERNEL][()]
+    del f[LSTM_KERNEL]
+    plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    plist.set_layout(h5py.h5d.COMPACT)
+    space = h5py.h5s.create_simple(kernel.shape)
+    h5py.h5d.create(f.id, LSTM_KERNEL.encode(), h5py.h5t.IEEE_F32LE, space, dcpl=plist).write(
+        h5py.h5s.ALL, h5py.h5s.ALL, kernel)
+
+
+def chunked(f: Any, folder: Path) -> None:
+    kernel = f[LSTM_KERNEL][()]
+    del f[LSTM_KERNEL]
+    f.create_dataset(LSTM_KERNEL, data=kernel.astype(">f8"), chunks=(1, 16))
+
+
+@pytest.mark.parametrize("change", [compact, chunked])
+def test_other_plain_layouts_load_as_keras_loads_them(change: Callable[[Any, Path], None], base: Base,
+                                                      tmp_path: Path) -> None:
+    """Compact and (unfiltered) chunked datasets, big-endian float64 too, keep their data in the file: read."""
+    path = h5_with(change)(tmp_path, base)
+    keras_model = rnnspec.compile(SPEC, backend="keras")
+    keras_model.load_weights(path)
+    for ours, theirs in zip(load(path).get_weights(), keras_model.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+
+
 def test_fortran_ordered_member_loads_with_its_values(base: Base, tmp_path: Path) -> None:
     """A Fortran-ordered .npy is well-formed (np.save writes one for a transposed array): read in its order."""
     contents = members_of(base.npz)

@@ -3,6 +3,8 @@ file and what is wrong (E501 where a well-formed file's weights do not fit the s
 a read outside the file or an allocation the spec does not imply."""
 from __future__ import annotations
 
+import bz2
+import io
 import os
 import struct
 import subprocess
@@ -36,7 +38,6 @@ class Base(NamedTuple):
     archive: Path
     legacy: Path
     npz: Path
-    keras: Any
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
     km = rnnspec.compile(SPEC, backend="keras")
     rng = np.random.default_rng(0)
     km.set_weights([rng.normal(size=w.shape).astype("float32") for w in km.weights])
-    paths = Base(folder / "m.weights.h5", folder / "m.keras", folder / "m.h5", folder / "m.npz", km)
+    paths = Base(folder / "m.weights.h5", folder / "m.keras", folder / "m.h5", folder / "m.npz")
     km.save_weights(paths.weights)
     km.save(paths.archive)
     km.save(paths.legacy)
@@ -116,8 +117,6 @@ def members_of(path: Path) -> dict[str, bytes]:
 
 
 def npy(array: np.ndarray, allow_pickle: bool = False) -> bytes:
-    import io
-
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=allow_pickle)
     return buffer.getvalue()
@@ -193,8 +192,6 @@ def shape_bomb(folder: Path, base: Base) -> Path:
 
 
 def bz2_member(folder: Path, base: Base) -> Path:
-    import bz2
-
     contents = members_of(base.npz)
     data = contents.pop("weight_0001.npy")
     bz = Member(bz2.compress(data), zlib.crc32(data), len(data), zipfile.ZIP_BZIP2)

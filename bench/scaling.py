@@ -2,8 +2,10 @@
 
 Each row doubles one shape (layers in a chain, models per file, broken blocks, errors, shape notes, ...), times
 the work at each size, and prints the ratio of each time to the one before. A linear cost doubles (ratio ~2);
-a quadratic one quadruples. The script exits 1 when a row grows super-linearly: the median of its last three
-ratios (among sizes long enough to time reliably) is above 2.6. The core passes run in this process; the
+a quadratic one quadruples. The script exits 1 when a row grows super-linearly: the growth per doubling fitted
+(least squares on log2 of the time) over its last four sizes long enough to time reliably is above 2.6. A fit,
+not the last ratio, because this machine is shared: one slow run makes one ratio high and the next one low,
+and moves a fit over four sizes far less. The core passes run in this process; the
 command-line rows run `rnnspec check` as a subprocess, minus the time of a check of one tiny file.
 
     .venv/bin/python bench/scaling.py           # every row up to 1 MiB (a few minutes)
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import os
 import shutil
 import statistics
@@ -30,8 +33,8 @@ from rnnspec.api import check
 from rnnspec.parser import MAX_SOURCE_CHARS
 from rnnspec.unparse import spec_text
 
-LIMIT_RATIO = 2.6  # the median of the last ratios above this: super-linear
-RATIOS_JUDGED = 3
+LIMIT_RATIO = 2.6  # growth per doubling above this: super-linear (linear is 2, quadratic 4)
+SIZES_FITTED = 4
 NOISE_FLOOR = 0.02  # seconds: shorter runs are printed but not judged
 CLI_NOISE_FLOOR = 0.2  # a process start alone varies by tens of milliseconds
 RNNSPEC = str(Path(sys.executable).parent / "rnnspec")
@@ -185,12 +188,14 @@ def measure(row: Row, count: int, workdir: Path, startup: float) -> tuple[float,
     return best, peak
 
 
-def super_linear(values: list[float], floor: float) -> float | None:
-    """The median of the last ratios between values at or above `floor`; None when too few to judge."""
-    ratios = [b / a for a, b in zip(values, values[1:]) if a >= floor]
-    if len(ratios) < 2:
+def growth_per_doubling(values: list[float], floor: float) -> float | None:
+    """2 to the slope of log2(value) fitted over the last sizes at or above `floor`; None when too few to judge."""
+    below = [i for i, value in enumerate(values) if value < floor]
+    judged = values[below[-1] + 1 if below else 0:][-SIZES_FITTED:]
+    if len(judged) < 3:
         return None
-    return statistics.median(ratios[-RATIOS_JUDGED:])
+    fit = statistics.linear_regression(range(len(judged)), [math.log2(value) for value in judged])
+    return 2 ** fit.slope
 
 
 def run_row(row: Row, counts: list[int], workdir: Path, startup: float) -> bool:
@@ -209,9 +214,9 @@ def run_row(row: Row, counts: list[int], workdir: Path, startup: float) -> bool:
         print(line, flush=True)
         times.append(seconds)
     floor = CLI_NOISE_FLOOR if row.run.startswith("cli") else NOISE_FLOOR
-    verdicts = [("time", super_linear(times, floor))]
+    verdicts = [("time", growth_per_doubling(times, floor))]
     if peaks:
-        verdicts.append(("memory", super_linear(peaks, 1.0)))
+        verdicts.append(("memory", growth_per_doubling(peaks, 1.0)))
     failed = False
     for what, growth in verdicts:
         if growth is None:
@@ -219,7 +224,8 @@ def run_row(row: Row, counts: list[int], workdir: Path, startup: float) -> bool:
         else:
             bad = growth > LIMIT_RATIO
             failed |= bad
-            print(f"  {what}: median of last ratios {growth:.2f} -> {'SUPER-LINEAR' if bad else 'linear'}")
+            print(f"  {what}: growth per doubling {growth:.2f} (fit over the last sizes) -> "
+                  f"{'SUPER-LINEAR' if bad else 'linear'}")
     return not failed
 
 

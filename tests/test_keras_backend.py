@@ -95,7 +95,7 @@ def test_cli_compile_saves_a_loadable_keras_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["compile", str(SPECS / "seed.rnn"), "--model", "stacked", "-o", str(out)])
     assert result.exit_code == 0, result.output
     loaded = keras.saving.load_model(out)
-    assert loaded.count_params() == 328_320 == rnnspec.select((SPECS / "seed.rnn").read_text(), "stacked").total
+    assert loaded.count_params() == 328_320 == rnnspec.select((SPECS / "seed.rnn").read_text(), model="stacked").total
     several = CliRunner().invoke(main, ["compile", str(SPECS / "seed.rnn"), "-o", str(out)])
     assert several.exit_code == 2 and "--model" in several.output
 

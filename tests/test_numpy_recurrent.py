@@ -99,7 +99,7 @@ def test_every_fast_loop_equals_keras(small_step: int, wide_input: int, batch: i
     """The fast loops pick their form by the size of a step and the width of the input; each is forced here."""
     from rnnspec.backends.numpy.kernels import recurrent
 
-    monkeypatch.setattr(recurrent, "SMALL_STEP", small_step)
+    monkeypatch.setattr(recurrent, "LSTM_TANH_FORM_UP_TO", small_step)
     monkeypatch.setattr(recurrent, "WIDE_INPUT", wide_input)
     monkeypatch.setattr(recurrent, "GRU_WIDE_UNITS", 10**9)
     rng = np.random.default_rng(5)

@@ -1,7 +1,10 @@
 """Documentation that is generated or listed from code stays in sync with it, and its examples are true."""
 from __future__ import annotations
 
+import ast
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +61,36 @@ def test_the_allow_example_checks_clean_and_warns_without_its_comment() -> None:
     assert [e.code for r in rnnspec.check(example) for e in r.errors + r.warnings] == []
     bare = re.sub(r"#.*", "", example)
     assert [w.code for r in rnnspec.check(bare) for w in r.warnings] == ["W100"]
+
+
+def readme_python_blocks() -> list[object]:
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    return [pytest.param(block, id=f"block {i + 1}", marks=() if 'backend="numpy"' in block else pytest.mark.keras)
+            for i, block in enumerate(blocks)]
+
+
+def claimed_values(block: str) -> list[tuple[str, object]]:
+    """`expression  # value` lines: what the README says an expression gives."""
+    claims = []
+    for line in block.splitlines():
+        code, _, comment = line.partition("  # ")
+        if code and "=" not in code.replace("==", ""):
+            try:
+                claims.append((code.strip(), ast.literal_eval(comment.strip())))
+            except (ValueError, SyntaxError):
+                pass
+    return claims
+
+
+@pytest.mark.parametrize("block", readme_python_blocks())
+def test_readme_python_runs_as_written(block: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A newcomer pastes these from the repository root: the same here, in a copy that takes their files; and
+    each `expression  # value` gives that value."""
+    shutil.copytree(ROOT / "specs", tmp_path / "specs")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    claims = claimed_values(block)
+    assert claims, "each README block shows at least one result"
+    for expression, value in claims:
+        assert eval(expression, namespace) == value, expression  # noqa: S307

@@ -472,62 +472,71 @@ def _random_input(numpy_model: Any, batch: int, steps: int | None, seed: int) ->
 
 
 NUMBER_KINDS = "biuf"  # booleans, integers, floats: what a model's input can be made of
+INPUT_HINT = "save the input with numpy.save (or numpy.savez with one array)"
 
 
 def _read_input(path: str) -> Any:
-    """The array in a `.npy` (or a one-array `.npz`), its header read first: a huge or truncated array, or one
-    of Python objects or non-numbers, is refused before its data is read."""
+    """The array in a `.npy` (or a one-array `.npz`), read with the NumPy backend's bounded readers: the header
+    first, so a huge, truncated or bomb-like file, or one of Python objects or non-numbers, is refused before its
+    data is read; nothing is unpickled. Any fault is E500 (E503 for an array too large) naming the file: exit 2."""
+    import os
     import zipfile
 
+    from rnnspec.backends.numpy.npy import reading, zip_member
+
     try:
-        with api.open_regular(path) as file:
-            if zipfile.is_zipfile(file):
+        try:
+            file = api.open_regular(path)
+        except RnnspecError as err:
+            err.hint = "give an .npy file (or an .npz of one array)"
+            raise
+        except ValueError as err:  # a path with a NUL byte
+            raise RnnspecError("E500", f"cannot read {path!r}: {err}") from None
+        with file:
+            with reading(path):
+                declared = os.fstat(file.fileno()).st_size
+                archived = zipfile.is_zipfile(file)
                 file.seek(0)
-                with zipfile.ZipFile(file) as archive:
-                    names = archive.namelist()
-                    if len(names) != 1:
-                        raise RnnspecError("E500", f"{path} holds {len(names)} arrays; give one (.npy)")
-                    with archive.open(names[0]) as member:
-                        return _read_npy(member, f"{path} ({names[0]})")
-            file.seek(0)
-            return _read_npy(file, path)
+                if not archived and file.read(4) == b"PK\x03\x04":
+                    raise RnnspecError("E500", f"cannot read {path}: a zip archive cut short or damaged (it has "
+                                       "no central directory)", hint="the file was not written completely")
+                file.seek(0)
+            if not archived:
+                return _read_npy(file, path, declared)
+            with reading(path), zipfile.ZipFile(file) as archive:
+                names = archive.namelist()
+                if len(names) != 1:
+                    raise RnnspecError("E500", f"{path} holds {len(names)} arrays; give one (.npy)")
+                info = zip_member(archive, names[0], path)
+                where = f"{path} ({names[0]})"
+                with reading(where):
+                    member = archive.open(info)
+                with member:
+                    return _read_npy(member, where, info.file_size)
     except RnnspecError as err:
+        if err.code == "E500" and err.hint is None:
+            err.hint = INPUT_HINT
         _fail(err, exit_code=EXIT_USAGE)
-    except (OSError, zipfile.BadZipFile, EOFError) as err:
-        _fail(RnnspecError("E500", f"cannot read {path}: {getattr(err, 'strerror', None) or err}"))
+    except MemoryError:
+        _fail(_out_of_memory(f"reading {path}"), exit_code=EXIT_USAGE)
 
 
-def _read_npy(file: Any, shown: str) -> Any:
-    import numpy as np
-    from numpy.lib import format as npy
-
+def _read_npy(stream: Any, where: str, declared: int) -> Any:
+    """The array in an `.npy` of `declared` bytes: its header checked (numbers, an allocatable size, the data it
+    declares all there and nothing after it) before any data is read."""
+    from rnnspec.backends.numpy.npy import NPY_HEADER_BYTES, Capped, npy_data, npy_header, reading
     from rnnspec.infer import require_allocatable
 
-    try:
-        version = npy.read_magic(file)
-        if version not in ((1, 0), (2, 0)):
-            raise ValueError(f"format version {version[0]}.{version[1]} is not supported")
-        read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
-        shape, fortran, dtype = read_header(file)
-    except ValueError as err:
-        raise RnnspecError("E500", f"cannot read {shown} as a NumPy array: {err}",
-                           hint="save the input with numpy.save") from None
-    if dtype.hasobject or dtype.kind not in NUMBER_KINDS or dtype.fields is not None:
-        raise RnnspecError("E500", f"{shown} holds {dtype} values; a model's input is numbers",
+    capped = Capped(stream, NPY_HEADER_BYTES, where)
+    with reading(where):
+        header = npy_header(capped, where)
+    dtype = header.dtype
+    if dtype.kind not in NUMBER_KINDS or dtype.fields is not None:
+        raise RnnspecError("E500", f"{where} holds {dtype} values; a model's input is numbers",
                            hint="save a numeric array (ids as integers, features as floats)")
-    size = dtype.itemsize
-    for dim in shape:
-        size *= dim
-    require_allocatable(size, f"the array in {shown} ({format_shape(shape)} {dtype})")
-    data = bytearray(size)
-    view, got = memoryview(data), 0
-    while got < size:
-        count = file.readinto(view[got:])
-        if not count:
-            raise RnnspecError("E500", f"{shown} is cut short: its header declares {format_shape(shape)} {dtype} "
-                               f"({size:,} bytes), but only {got:,} bytes follow")
-        got += count
-    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+    require_allocatable(header.nbytes, f"the array in {where} ({format_shape(header.shape)} {dtype})")
+    header.check_size(declared, where)
+    return npy_data(capped, header, where)
 
 
 def _stored_spec(path: str) -> str | None:

@@ -15,7 +15,7 @@ A weights file is someone else's data, so reading one is bounded by the spec and
 - only the members needed are read from a zip, each no larger than the spec implies, through a reader that stops
   at that size whatever the member's header claims (a 1 MB deflate bomb would otherwise inflate to a gigabyte);
 - an `.npy` member's header (shape, dtype) is checked against the spec before its data is read; nothing is
-  unpickled;
+  unpickled (the zip and `.npy` readers are in `npy.py`, shared with `rnnspec run --input`);
 - in HDF5, only hard links are followed (a soft or external link, a virtual dataset or external storage would
   read another file), each group once (hard links can make cycles), and only plain datasets are read (HDF5
   inflates a compressed chunk without bound; Keras writes none).
@@ -39,18 +39,13 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import re
-import struct
 import sys
 import zipfile
-import zlib
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator, NamedTuple, Sequence
+from typing import Any, BinaryIO, Callable, Iterator, Sequence
 
 import numpy as np
-from numpy.lib import format as npy_format
 
 from rnnspec.api import open_regular
 from rnnspec.errors import RnnspecError
@@ -60,13 +55,15 @@ from rnnspec.unparse import spec_text
 from rnnspec.layers.base import Weight, snake_case
 
 from rnnspec.backends.numpy.model import NumpyModel
+from rnnspec.backends.numpy.npy import (
+    NPY_HEADER_BYTES, Capped, NpyHeader, npy_data, npy_header, reading, reason, size_text, zip_member,
+)
 
 NPZ_FORMAT = "rnnspec-numpy-model"
 NPZ_VERSION = 1
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 # What a weights file may make rnnspec read: every size follows from the spec, none from the file's own claims.
-NPY_HEADER_BYTES = 12 + 65_536  # magic, version, length, then the header (NumPy parses at most 10,000 characters)
 MAX_NAME_CHARS = 1_024  # a model, layer or weight name stored in an .npz
 MAX_PATH_CHARS = 4_096  # the spec's path stored in an .npz
 STATE_BYTES_PER_PARAM = 64  # a .keras weights member: the weights and an optimizer's slots (up to 7 more), float64
@@ -75,7 +72,6 @@ H5_BASE_BYTES = 1 << 20
 CONFIG_BASE_BYTES = 4 << 20  # config.json of a .keras archive
 CONFIG_BYTES_PER_LAYER = 16_384
 MAX_H5_DEPTH = 16  # groups below `layers` (Keras nests at most 5: a wrapped Bidirectional's cell's vars)
-ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}  # bz2 and lzma inflate unbounded
 
 
 # ---------------------------------------------------------------------------------------------- any file
@@ -129,26 +125,6 @@ def load_from_keras(model: NumpyModel, keras_model: Any) -> None:
 
 # ---------------------------------------------------------------------------------------------- reading safely
 
-# What zipfile, zlib, NumPy's header parser and h5py raise on a damaged file; caught only around reading calls.
-_DAMAGED = (OSError, EOFError, ValueError, TypeError, KeyError, OverflowError, zipfile.BadZipFile, zlib.error,
-            struct.error)
-
-
-def _reason(err: BaseException) -> str:
-    text = getattr(err, "strerror", None) or str(err).strip("'\"") or type(err).__name__
-    return text.splitlines()[0][:200]
-
-
-@contextmanager
-def _reading(where: str) -> Iterator[None]:
-    """Whatever a damaged file makes the readers raise, as E500 naming the file (and the member)."""
-    try:
-        yield
-    except _DAMAGED as err:
-        raise RnnspecError("E500", f"cannot read {where}: {_reason(err)}",
-                           hint="the file is damaged, truncated or not what its name says") from None
-
-
 def _open(path: str | Path) -> BinaryIO:
     """A regular, non-empty file opened for reading (a FIFO is refused without waiting on it)."""
     try:
@@ -158,7 +134,7 @@ def _open(path: str | Path) -> BinaryIO:
         raise
     except ValueError as err:  # a path with a NUL byte
         raise RnnspecError("E500", f"cannot read {path!r}: {err}") from None
-    with _reading(str(path)):
+    with reading(str(path)):
         empty = file.seek(0, io.SEEK_END) == 0
         file.seek(0)
     if empty:
@@ -167,115 +143,17 @@ def _open(path: str | Path) -> BinaryIO:
     return file
 
 
-def _size(nbytes: int) -> str:
-    if nbytes < 1024:
-        return f"{nbytes:,} bytes"
-    value, unit = float(nbytes), ""
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        value /= 1024
-        if value < 1024:
-            break
-    return f"{value:,.1f} {unit}"
-
-
-def _zip_member(archive: zipfile.ZipFile, name: str, shown: str, hint: str | None = None) -> zipfile.ZipInfo:
-    """A member that can be read with bounded memory: present, not encrypted, stored or deflated."""
-    try:
-        info = archive.getinfo(name)
-    except KeyError:
-        raise RnnspecError("E500", f"{shown} holds no {name}", hint=hint) from None
-    if info.flag_bits & 0x1:
-        raise RnnspecError("E500", f"{shown}: {name} is encrypted")
-    if info.compress_type not in ZIP_METHODS:
-        raise RnnspecError("E500", f"{shown}: {name} is compressed with zip method {info.compress_type}; rnnspec "
-                           "reads stored or deflated members", hint="write the archive again with NumPy or Keras")
-    return info
-
-
-class _Capped:
-    """A member's bytes, never more than `limit` of them, whatever the member's header declared."""
-
-    def __init__(self, stream: BinaryIO, limit: int, where: str) -> None:
-        self.stream, self.limit, self.where, self.taken = stream, limit, where, 0
-
-    def read(self, size: int = -1) -> bytes:
-        room = self.limit - self.taken
-        data = self.stream.read(room + 1 if size < 0 or size > room else size)
-        self.taken += len(data)
-        if self.taken > self.limit:
-            raise RnnspecError("E500", f"{self.where} holds more than the {_size(self.limit)} it may hold",
-                               hint="the member's header understates its size (a zip bomb?)")
-        return data
-
-    def close(self) -> None:
-        self.stream.close()
-
-
 def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, where: str, why: str) -> bytes:
     """A whole member of at most `cap` bytes (checked on its declared size, then while reading)."""
     if info.file_size > cap:
-        raise RnnspecError("E500", f"{where} declares {_size(info.file_size)}, more than {why} can take "
-                           f"({_size(cap)})", hint="the file does not belong to this model, or is a zip bomb")
-    with _reading(where):
-        stream = _Capped(archive.open(info), cap, where)
+        raise RnnspecError("E500", f"{where} declares {size_text(info.file_size)}, more than {why} can take "
+                           f"({size_text(cap)})", hint="the file does not belong to this model, or is a zip bomb")
+    with reading(where):
+        stream = Capped(archive.open(info), cap, where)
         try:
             return stream.read()
         finally:
             stream.close()
-
-
-class _NpyHeader(NamedTuple):
-    shape: tuple[int, ...]
-    fortran_order: bool
-    dtype: np.dtype
-    offset: int  # bytes before the data
-
-    @property
-    def nbytes(self) -> int:
-        return math.prod(self.shape) * self.dtype.itemsize
-
-    def __str__(self) -> str:
-        return f"{self.dtype} values of shape {self.shape}"
-
-
-def _npy_header(stream: _Capped, where: str, declared: int) -> _NpyHeader:
-    """An `.npy` header read and checked against the member's declared size, before any of its data."""
-    try:
-        version = npy_format.read_magic(stream)  # type: ignore[arg-type]
-        if version not in ((1, 0), (2, 0)):
-            raise ValueError(f"version {version[0]}.{version[1]} is not written by NumPy for numbers")
-        read = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
-        shape, fortran_order, dtype = read(stream)  # type: ignore[arg-type]
-    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError) as err:  # Python's parser gives
-        # up on a deeply nested header (at most 10,000 characters) with MemoryError or RecursionError
-        raise RnnspecError("E500", f"{where} has no valid .npy header: {_reason(err)}") from None
-    if any(d < 0 for d in shape):
-        raise RnnspecError("E500", f"{where} has a negative dimension in its shape {shape}")
-    header = _NpyHeader(tuple(shape), fortran_order, dtype, stream.taken)
-    if dtype.hasobject:
-        raise RnnspecError("E500", f"{where} holds pickled Python objects ({dtype}), which rnnspec never unpickles",
-                           hint="weights are arrays of floats")
-    if header.offset + header.nbytes != declared:
-        raise RnnspecError("E500", f"{where} claims {header} ({_size(header.nbytes)}), but holds "
-                           f"{_size(max(declared - header.offset, 0))} of data")
-    return header
-
-
-def _npy_data(stream: _Capped, header: _NpyHeader, where: str) -> np.ndarray:
-    """The array after `header`, read in pieces into its own buffer (no second copy)."""
-    stream.limit = header.offset + header.nbytes
-    array = np.empty(math.prod(header.shape), header.dtype)
-    raw = array.view(np.uint8)
-    filled = 0
-    with _reading(where):
-        while filled < len(raw):
-            piece = stream.read(min(len(raw) - filled, 1 << 20))
-            if not piece:
-                raise RnnspecError("E500", f"{where} ends after {_size(filled)} of its {_size(len(raw))} of data")
-            raw[filled:filled + len(piece)] = np.frombuffer(piece, np.uint8)
-            filled += len(piece)
-        stream.read()  # the end of the member: zipfile checks its CRC here
-    return array.reshape(header.shape, order="F" if header.fortran_order else "C")
 
 
 def _check_numbers(dtype: np.dtype, weight: str, where: str) -> None:
@@ -313,7 +191,7 @@ def load_keras_file(model: NumpyModel, path: str | Path) -> None:
     shown = str(path)
     config = None
     with _open(path) as file:
-        with _reading(shown):
+        with reading(shown):
             archived = zipfile.is_zipfile(file)
             file.seek(0)
         if archived:
@@ -322,7 +200,7 @@ def load_keras_file(model: NumpyModel, path: str | Path) -> None:
             shown_h5 = f"{shown} (model.weights.h5)"
         else:
             source, shown_h5 = file, shown
-        with _reading(shown_h5):
+        with reading(shown_h5):
             handle = h5py.File(source, "r")
         with handle:
             arrays = _read_h5(model, _H5Reader(h5py, shown_h5), handle, _config_order(config))
@@ -335,14 +213,14 @@ def _read_keras_archive(model: NumpyModel, file: BinaryIO, shown: str) -> tuple[
     weights_cap = H5_BASE_BYTES + H5_BYTES_PER_WEIGHT * len(specs) + STATE_BYTES_PER_PARAM * sum(
         spec.size for spec in specs)
     config_cap = CONFIG_BASE_BYTES + CONFIG_BYTES_PER_LAYER * len(model.report.rows)
-    with _reading(shown), zipfile.ZipFile(file) as archive:
-        info = _zip_member(archive, "model.weights.h5", shown,
+    with reading(shown), zipfile.ZipFile(file) as archive:
+        info = zip_member(archive, "model.weights.h5", shown,
                            hint="expected a .keras file written by Keras 3's model.save()")
         weights = _read_capped(archive, info, weights_cap, f"{shown} (model.weights.h5)",
                                f"the weights of model '{model.name}'")
         if "config.json" not in archive.NameToInfo:
             return weights, None
-        text = _read_capped(archive, _zip_member(archive, "config.json", shown), config_cap,
+        text = _read_capped(archive, zip_member(archive, "config.json", shown), config_cap,
                             f"{shown} (config.json)", "a Keras config")
     return weights, _parse_config(text, f"{shown} (config.json)")
 
@@ -353,7 +231,7 @@ def _parse_config(text: bytes, where: str) -> dict[str, Any]:
     except RecursionError:
         raise RnnspecError("E500", f"{where} is nested too deeply to be a Keras config") from None
     except ValueError as err:  # not JSON, or not UTF-8
-        raise RnnspecError("E500", f"{where} is not valid JSON: {_reason(err)}") from None
+        raise RnnspecError("E500", f"{where} is not valid JSON: {reason(err)}") from None
     if not isinstance(config, dict):
         raise RnnspecError("E500", f"{where} holds a JSON {type(config).__name__}, not a Keras config (an object)")
     return config
@@ -418,7 +296,7 @@ class _H5Reader:
                 raise self.error(f"{at} is a dataset, expected a group")
             here = f"{at}/{part}" if at else part
             key = part.encode("utf-8", "surrogateescape")
-            with _reading(self.shown):
+            with reading(self.shown):
                 if not node.id.links.exists(key):
                     return None
                 kind = node.id.links.get_info(key).type
@@ -440,7 +318,7 @@ class _H5Reader:
         return self.error(f"{here} is {what}; rnnspec follows only hard links, inside the file")
 
     def members(self, group: Any) -> list[str]:
-        with _reading(self.shown):
+        with reading(self.shown):
             return [name.decode("utf-8", "surrogateescape") for name in group.id]
 
     def group(self, group: Any, at: str, name: str) -> Any | None:
@@ -453,7 +331,7 @@ class _H5Reader:
         """Refuse a group seen before (a cycle, or a group shared by two layers) or nested past any Keras file."""
         if depth > MAX_H5_DEPTH:
             raise self.error(f"{path} is nested {depth} groups deep; Keras nests at most a few")
-        with _reading(self.shown):
+        with reading(self.shown):
             address = self.h5py.h5o.get_info(group.id).addr
         if address in self.seen:
             raise self.error(f"{path} is the group {self.seen[address]} again (a link cycle or a shared group)")
@@ -464,7 +342,7 @@ class _H5Reader:
         if not isinstance(found, self.h5py.Dataset):
             raise self.error(f"{path} is a {'group' if isinstance(found, self.h5py.Group) else 'named type'}, "
                              "expected a dataset")
-        with _reading(f"{self.shown} at {path}"):
+        with reading(f"{self.shown} at {path}"):
             if found.is_virtual:
                 raise self.error(f"{path} is a virtual dataset: its data would be read from other files")
             if found.external:
@@ -481,7 +359,7 @@ class _H5Reader:
 
     def names(self, node: Any, at: str, attribute: str) -> list[str]:
         """An attribute listing names (`layer_names`, `weight_names`); absent is none."""
-        with _reading(self.shown):
+        with reading(self.shown):
             if attribute not in node.attrs:
                 return []
             value = node.attrs[attribute]
@@ -496,7 +374,7 @@ class _H5Reader:
             raise self.error(f"attribute {attribute} of {at or '/'} holds names that are not UTF-8") from None
 
     def read(self, dataset: Any, path: str) -> np.ndarray:
-        with _reading(f"{self.shown} at {path}"):
+        with reading(f"{self.shown} at {path}"):
             return np.asarray(dataset[()])
 
 
@@ -505,7 +383,7 @@ def _read_h5(model: NumpyModel, reader: _H5Reader, root: Any, config_order: list
     if layers is not None:
         return _read_keras3(model, reader, layers, config_order)
     weights_root = reader.group(root, "", "model_weights")
-    with _reading(reader.shown):
+    with reading(reader.shown):
         legacy = weights_root is not None or "layer_names" in root.attrs
     if not legacy:
         raise RnnspecError("E500", f"{reader.shown} is not a Keras weights file (no 'layers' group)",
@@ -606,7 +484,7 @@ def _read_keras3(model: NumpyModel, reader: _H5Reader, layers: Any, config_order
         if arrays:
             available[key] = arrays
             own = reader.child(group, f"layers/{key}", "vars")
-            with _reading(reader.shown):
+            with reading(reader.shown):
                 name = own.attrs.get("name") if own is not None else None
             if isinstance(name, (str, bytes)):
                 layer_names.setdefault(_text(name), key)
@@ -662,7 +540,7 @@ def _collect(model: NumpyModel, reader: _H5Reader, assigned: dict[int, str], ava
                                f"which has {len(wanted)} weights", hint="the file was saved from a different layer")
         arrays = {}
         for (spec, weight_name), (path, dataset) in zip(wanted, found):
-            with _reading(f"{shown} at {path}"):
+            with reading(f"{shown} at {path}"):
                 dtype = dataset.dtype
             _check_numbers(dtype, weight_name, f"{shown} at {path}")
             if tuple(dataset.shape) != spec.shape:
@@ -770,7 +648,7 @@ class _Npz:
         self.shown = str(path)
         self.file = _open(path)
         try:
-            with _reading(self.shown):
+            with reading(self.shown):
                 self.archive = zipfile.ZipFile(self.file)
         except RnnspecError:
             self.file.close()
@@ -789,36 +667,38 @@ class _Npz:
     def weight_count(self) -> int:
         return sum(1 for name in self.archive.namelist() if re.fullmatch(r"weight_\d{4,}\.npy", name))
 
-    def _open(self, member: str) -> tuple[_Capped, _NpyHeader, str]:
-        info = _zip_member(self.archive, f"{member}.npy", self.shown,
+    def _open(self, member: str) -> tuple[Capped, NpyHeader, str]:
+        info = zip_member(self.archive, f"{member}.npy", self.shown,
                            hint="write the file with save_npz() or `rnnspec compile --backend numpy -o M.npz`")
         where = f"{self.shown} (member {info.filename})"
-        with _reading(where):
-            stream = _Capped(self.archive.open(info), NPY_HEADER_BYTES, where)
+        with reading(where):
+            stream = Capped(self.archive.open(info), NPY_HEADER_BYTES, where)
         try:
-            with _reading(where):
-                return stream, _npy_header(stream, where, info.file_size), where
+            with reading(where):
+                header = npy_header(stream, where)
+            header.check_size(info.file_size, where)
+            return stream, header, where
         except BaseException:
             stream.close()
             raise
 
-    def header(self, member: str) -> _NpyHeader:
+    def header(self, member: str) -> NpyHeader:
         stream, header, _ = self._open(member)
         stream.close()
         return header
 
-    def array(self, member: str, check: Callable[[_NpyHeader, str], None]) -> np.ndarray:
+    def array(self, member: str, check: Callable[[NpyHeader, str], None]) -> np.ndarray:
         """What `member` holds, read once `check` has accepted its header (it raises if not)."""
         stream, header, where = self._open(member)
         try:
             check(header, where)
-            return _npy_data(stream, header, where)
+            return npy_data(stream, header, where)
         finally:
             stream.close()
 
     def texts(self, member: str, max_chars: int, count: int | None = None) -> list[str]:
         """A text member: one string when `count` is None, else a row of `count` strings."""
-        def check(header: _NpyHeader, where: str) -> None:
+        def check(header: NpyHeader, where: str) -> None:
             if header.dtype.kind != "U" or header.dtype.itemsize > 4 * max_chars:
                 raise RnnspecError("E500", f"{where} should hold text of at most {max_chars:,} characters, "
                                    f"found {header}")
@@ -832,7 +712,7 @@ class _Npz:
         return _decoded(array, f"{self.shown} (member {member}.npy)")
 
     def integer(self, member: str) -> int:
-        def check(header: _NpyHeader, where: str) -> None:
+        def check(header: NpyHeader, where: str) -> None:
             if header.dtype.kind not in "iu" or header.shape != ():
                 raise RnnspecError("E500", f"{where} should hold an integer, found {header}")
 
@@ -902,8 +782,8 @@ class NpzContents:
                     for i, ((layer, spec), name) in enumerate(zip(model.weight_specs(), expected))]
 
 
-def _fits(spec: Weight, name: str, layer: str) -> Callable[[_NpyHeader, str], None]:
-    def check(header: _NpyHeader, where: str) -> None:
+def _fits(spec: Weight, name: str, layer: str) -> Callable[[NpyHeader, str], None]:
+    def check(header: NpyHeader, where: str) -> None:
         _check_numbers(header.dtype, name, where)
         if header.shape != spec.shape:
             raise RnnspecError("E501", f"weight {name} (layer '{layer}') should have shape {spec.shape}, but "

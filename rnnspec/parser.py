@@ -188,7 +188,7 @@ def too_large(path: str, unit: str) -> RnnspecError:
                         Span(path, 1, 1, 1, 2), "split the models over several files")
 
 
-def parse(source: str, path: str = "<spec>") -> Module:
+def parse(source: str, *, path: str = "<spec>") -> Module:
     """Parse spec text (one chain, or a file of `model NAME: ...` blocks) into a syntax tree."""
     if source.startswith("\ufeff"):
         source = source[1:]
@@ -422,7 +422,7 @@ def parse_blocks(source: str, path: str = "<spec>") -> tuple[list[Module], list[
     if source.startswith("\ufeff"):
         source = source[1:]
     try:
-        return [parse(source, path)], []
+        return [parse(source, path=path)], []
     except RnnspecError as err:
         first = _detached(err)
     starts = list(_MODEL_START.finditer(source)) if first.code != "E104" else []

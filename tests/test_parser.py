@@ -327,8 +327,16 @@ model tagger:
 """
 
 
+def test_the_path_is_given_by_keyword() -> None:
+    """The path is keyword-only, as in check() and select(): a second positional string is refused."""
+    with pytest.raises(TypeError):
+        parse("Input(3) > Dense(1)", "f.rnn")  # type: ignore[misc]
+    (model,) = parse("Input(3) > Dense(1)", path="f.rnn").models
+    assert model.span.path == "f.rnn"
+
+
 def test_every_node_has_exact_spans() -> None:
-    (model,) = parse(SPANNED, "t.rnn").models
+    (model,) = parse(SPANNED, path="t.rnn").models
     assert model.span == Span("t.rnn", 2, 1, 6, 33)
     assert at(model.name_span) == (2, 7, 2, 13)
     assert at(model.chain.span) == (3, 5, 5, 54)
@@ -496,7 +504,7 @@ def test_syntax_errors_carry_the_path_and_a_span_of_the_token() -> None:
 
 def syntax_error_at(path: str, text: str) -> RnnspecError:
     with pytest.raises(RnnspecError) as info:
-        parse(text, path)
+        parse(text, path=path)
     return info.value
 
 
@@ -544,7 +552,7 @@ def blanked(text: str, keep: str) -> str:
 def test_broken_blocks_keep_the_errors_and_spans_of_a_whole_file_parse() -> None:
     modules, broken = parse_blocks(BLOCKS, "f.rnn")
     assert [m.name for module in modules for m in module.models] == ["b"]
-    assert modules[0].models == parse(blanked(BLOCKS, "b"), "f.rnn").models
+    assert modules[0].models == parse(blanked(BLOCKS, "b"), path="f.rnn").models
     assert [(b.name, b.span) for b in broken] == [("a", Span("f.rnn", 2, 7, 2, 8)), ("c", Span("f.rnn", 10, 7, 10, 8))]
     for block in broken:
         alone = syntax_error_at("f.rnn", blanked(BLOCKS, block.name))

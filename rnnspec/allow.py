@@ -15,7 +15,7 @@ from rnnspec.infer import ModelReport
 from rnnspec.layers.base import suggest
 
 WARNING_CODES = tuple(code for code in CODES if code.startswith("W"))
-UNKNOWN_CODE = "E209"  # an allow comment is a statement about the checks, like an `expect`
+UNKNOWN_CODE = "E211"  # an allow comment or --allow naming no warning code (E209 is `expect <unknown>`)
 # `# rnnspec: allow W100, W103` and any words after the codes (a reason); one search over the whole text.
 _ALLOW = re.compile(r"#[ \t]*rnnspec[ \t]*:[ \t]*allow\b[ \t]*((?:[^\s,#]+[ \t]*,[ \t]*)*[^\s,#]*)")
 _CODE = re.compile(r"[^\s,]+")

@@ -99,6 +99,7 @@ CODES: dict[str, str] = {
     "E208": "duplicate model name",
     "E209": "unknown assertion",
     "E210": "unknown model",
+    "E211": "unknown code to allow",
     "E300": "shape error",
     "E301": "input shape required",
     "E302": "unknown dimension where a known one is needed",

@@ -86,7 +86,7 @@ def test_allow_drops_a_warning_for_the_run() -> None:
     assert codes(rnnspec.check(CHAR_RNN, allow="W100")) == [("model", [], [])]
     with pytest.raises(RnnspecError) as err:
         rnnspec.check(CHAR_RNN, allow=("W10",))
-    assert err.value.code == "E209" and "W10" in err.value.message and "W100" in (err.value.hint or "")
+    assert err.value.code == "E211" and "W10" in err.value.message and "W100" in (err.value.hint or "")
     with pytest.raises(RnnspecError) as err:
         rnnspec.check(CHAR_RNN, allow=("E300",))
     assert "only warnings" in err.value.message
@@ -105,9 +105,9 @@ def test_an_unknown_code_in_an_allow_comment_is_a_located_error() -> None:
             "model b: Input(3) > Dense(2)  # rnnspec: allow E300, W101\n")
     a, b = rnnspec.check(text, path="m.rnn")
     lines = text.splitlines()
-    assert [(e.code, e.span[1:3]) for e in a.errors] == [("E209", (1, lines[0].index("W10O") + 1))]
+    assert [(e.code, e.span[1:3]) for e in a.errors] == [("E211", (1, lines[0].index("W10O") + 1))]
     assert "did you mean 'W104'?" in (a.errors[0].hint or "") and [w.code for w in a.warnings] == ["W100"]
-    assert [(e.code, e.span[1:3]) for e in b.errors] == [("E209", (2, 1)), ("E209", (3, lines[2].index("E300") + 1))]
+    assert [(e.code, e.span[1:3]) for e in b.errors] == [("E211", (2, 1)), ("E211", (3, lines[2].index("E300") + 1))]
     assert "names no warning" in b.errors[0].message and "only warnings" in b.errors[1].message
 
 

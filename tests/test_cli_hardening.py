@@ -257,7 +257,7 @@ def test_allow_comments_and_the_allow_option() -> None:
     unknown = run("check", "--allow", "W10", "-e", spec)
     assert unknown.exit_code == 2 and "cannot allow 'W10'" in unknown.output and "did you mean" in unknown.output
     located = run("check", "-e", spec + "  # rnnspec: allow W999")
-    assert located.exit_code == 1 and "<expr>:1:" in located.output and "error[E209]: cannot allow 'W999'" in \
+    assert located.exit_code == 1 and "<expr>:1:" in located.output and "error[E211]: cannot allow 'W999'" in \
         located.output
 
 

@@ -1,11 +1,47 @@
-"""Shared test set-up: quiet TensorFlow, and the repository paths tests refer to."""
+"""Shared test set-up: quiet TensorFlow, the repository paths tests refer to, and the guard of the `keras` mark.
+
+Tests that need Keras carry `@pytest.mark.keras`; every test module imports without Keras, so a contributor
+without TensorFlow runs the rest with `pytest -m "not keras"`. Without Keras, any run that would select a
+Keras test stops at once with how to proceed, instead of failing or skipping test by test.
+"""
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
+
+import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
+
+KERAS_MISSING = ("Keras is not installed: install it with pip install -e '.[keras,test]', "
+                 'or run the Keras-free tests with pytest -m "not keras"')
+
+
+def keras_installed() -> bool:
+    """Found, not imported: a `-m "not keras"` run must not load TensorFlow just to ask."""
+    return all(importlib.util.find_spec(name) is not None for name in ("keras", "tensorflow"))
+
+
+def runs_tests(config: pytest.Config) -> bool:
+    """Listing tests or fixtures runs none, and works without Keras."""
+    return not (config.getoption("collectonly") or config.getoption("showfixtures")
+                or config.getoption("show_fixtures_per_test"))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Without Keras, a run whose `-m` does not mention keras would select Keras tests: stop before collecting."""
+    config = session.config
+    if "keras" not in (config.getoption("markexpr") or "") and runs_tests(config) and not keras_installed():
+        pytest.exit(KERAS_MISSING, returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The exact check, once `-m` has deselected (`-m keras`, say): no Keras test may be left to fail one by one."""
+    if (any(item.get_closest_marker("keras") for item in session.items) and runs_tests(session.config)
+            and not keras_installed()):
+        pytest.exit(KERAS_MISSING, returncode=pytest.ExitCode.USAGE_ERROR)

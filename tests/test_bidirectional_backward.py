@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import keras
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -55,11 +54,13 @@ PARITY = [
 ]
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize(("spec", "build"), PARITY)
 def test_shapes_weights_and_counts_equal_keras(spec: str, build: Any) -> None:
     assert_parity(spec, build)
 
 
+@pytest.mark.keras
 def test_weights_are_the_forward_layers_then_the_backward_layers() -> None:
     """Where the halves differ in type, Keras's `model.weights` holds the forward half's first, then the
     backward half's: the declared list splits at the forward layer's own weight count."""
@@ -73,6 +74,7 @@ def test_weights_are_the_forward_layers_then_the_backward_layers() -> None:
     assert [w.shape for w in row.weights] == [tuple(w.shape) for w in model.weights]
 
 
+@pytest.mark.keras
 def test_the_keras_backend_passes_the_backward_layer_as_written() -> None:
     bidirectional = rnnspec.compile(
         "Input(5, 3) > Bidirectional(LSTM(2), backward_layer=GRU(2, relu, backwards, reset_after=false))").layers[0]
@@ -93,6 +95,7 @@ NUMERIC = [
 ]
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize(("spec", "shape"), NUMERIC)
 def test_numpy_equals_keras(spec: str, shape: tuple[int, ...]) -> None:
     assert_same(spec, floats(*shape))
@@ -106,6 +109,7 @@ MASKED = [
 ]
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize("spec", MASKED, ids=MASKED)
 def test_numpy_equals_keras_under_a_padding_mask(spec: str) -> None:
     """Padding at the end, in the middle, at the start and a fully padded row; in a returned sequence both halves
@@ -175,24 +179,33 @@ def _assert_located(spec: str, at: str, blames: str, message: str, hint: str) ->
     assert (err.span.column - 1, err.span.end_column - 1) == (start, start + len(at))
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize(("spec", "at", "blames", "message", "hint", "build"), REFUSED)
 def test_what_keras_refuses_is_refused_where_it_is_wrong(spec: str, at: str, blames: str, message: str,
                                                          hint: str, build: Any) -> None:
+    import keras
+
     _assert_located(spec, at, blames, message, hint)
     with pytest.raises(ValueError, match="Forward layer and backward layer"):
         build(keras.layers)
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize(("spec", "at", "blames", "message", "hint", "build"), STRICTER)
 def test_what_keras_builds_but_cannot_work_is_refused_too(spec: str, at: str, blames: str, message: str,
                                                           hint: str, build: Any) -> None:
+    import keras
+
     _assert_located(spec, at, blames, message, hint)
     keras.Sequential([keras.Input((5, 3)), build(keras.layers)])
 
 
+@pytest.mark.keras
 def test_keras_builds_unequal_halves_but_cannot_run_them() -> None:
     """Why rnnspec refuses different units: Keras states the concat width from the forward half alone (so its
     summary is wrong) and the element-wise merges fail on the first call."""
+    import keras
+
     L, x = keras.layers, floats(2, 5, 3)
     concat = keras.Sequential([L.Input((5, 3)), bidi(L, L.LSTM(8), L.GRU(4, go_backwards=True))])
     assert concat.output_shape[-1] != concat(x).shape[-1]
@@ -232,6 +245,7 @@ def _backward(report: Any) -> tuple[str, dict[str, Any]] | None:
 
 # ---------------------------------------------------------------- fresh weights, names and warnings per half
 
+@pytest.mark.keras
 @pytest.mark.parametrize("spec", [
     "Input(5, 3) > Bidirectional(LSTM(3), backward_layer=GRU(3, backwards))",
     "Input(5, 3) > Bidirectional(GRU(3), backward_layer=LSTM(3, backwards))",

@@ -150,6 +150,7 @@ RANK_MISTAKES = [
 ]
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize("spec, hint, fix", RANK_MISTAKES)
 def test_a_failed_expect_shape_names_the_recurrent_layer_to_change(spec: str, hint: str,
                                                                    fix: tuple[int, str, str]) -> None:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -16,6 +16,11 @@ from rnnspec.render import summary_table
 from rnnspec.shape import format_shape
 
 from .conftest import SPECS
+
+if TYPE_CHECKING:
+    import keras
+
+pytestmark = pytest.mark.keras
 
 SPEC_MODELS = [(path, report.name) for path in sorted(SPECS.glob("*.rnn")) for report in read_spec(path).reports]
 
@@ -91,6 +96,8 @@ def test_compile_refuses_a_spec_with_errors() -> None:
 
 
 def test_cli_compile_saves_a_loadable_keras_file(tmp_path: Path) -> None:
+    import keras
+
     out = tmp_path / "stacked.keras"
     result = CliRunner().invoke(main, ["compile", str(SPECS / "seed.rnn"), "--model", "stacked", "-o", str(out)])
     assert result.exit_code == 0, result.output

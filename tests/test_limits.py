@@ -70,6 +70,7 @@ def test_folding_gives_the_counts_names_and_shapes_of_unrolling(spec: str, monke
     assert folded.rows[-1].name == unrolled.rows[-1].name  # the names after a fold continue Keras's numbering
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize("spec", REPEATED)
 def test_folded_params_equal_keras(spec: str, monkeypatch: pytest.MonkeyPatch) -> None:
     model = rnnspec.compile(spec)

@@ -47,7 +47,6 @@ def needs(spec: str) -> None:
 
 def keras_model(spec: str, seed: int = 0) -> Any:
     """The Keras model of a spec with random non-trivial weights (variances positive)."""
-    pytest.importorskip("keras")
     model = rnnspec.compile(spec, backend="keras")
     rng = np.random.default_rng(seed)
     model.set_weights([np.abs(rng.normal(size=w.shape)).astype("float32") + 0.5 if "variance" in w.path
@@ -77,6 +76,7 @@ def keras_output(model: Any, x: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------------------ Keras -> NumPy
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize("spec", [SPEC, WIDE])
 @pytest.mark.parametrize("how", ["model", ".keras", ".weights.h5", "legacy .h5"])
 def test_keras_weights_give_keras_outputs(spec: str, how: str, tmp_path: Path) -> None:
@@ -100,6 +100,7 @@ def test_keras_weights_give_keras_outputs(spec: str, how: str, tmp_path: Path) -
         assert all(not a.any() for n, a in model.named_weights().items() if "/lora_" in n)
 
 
+@pytest.mark.keras
 def test_lora_weights_from_a_keras_model_are_taken_as_they_are() -> None:
     spec = "Input(5, 3) > Dense(4, lora_rank=2)"
     needs(spec)
@@ -113,9 +114,11 @@ def test_lora_weights_from_a_keras_model_are_taken_as_they_are() -> None:
     np.testing.assert_allclose(model(x), keras_output(km, x), atol=TOL)
 
 
+@pytest.mark.keras
 def test_h5_groups_match_by_storage_key_when_layer_names_differ(tmp_path: Path) -> None:
     """Keras stores layers by class and position (`lstm`, `gru`), whatever the layers are called."""
-    keras = pytest.importorskip("keras")
+    import keras
+
     km = keras.Sequential([keras.Input((7, 3)), keras.layers.LSTM(4, return_sequences=True, name="encoder"),
                            keras.layers.GRU(2, name="decoder")])
     km.set_weights([np.random.default_rng(3).normal(size=w.shape).astype("float32") for w in km.weights])
@@ -126,8 +129,10 @@ def test_h5_groups_match_by_storage_key_when_layer_names_differ(tmp_path: Path) 
     np.testing.assert_allclose(model(x), keras_output(km, x), atol=TOL)
 
 
+@pytest.mark.keras
 def test_h5_groups_match_by_layer_name_then_order_for_other_classes(tmp_path: Path) -> None:
-    keras = pytest.importorskip("keras")
+    import keras
+
 
     class MyLSTM(keras.layers.LSTM):
         pass
@@ -163,6 +168,7 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"folder": folder, "files": files, "x": x, "expected": keras_output(km, x), "keras": km}
 
 
+@pytest.mark.keras
 def test_loading_files_and_predicting_imports_no_tensorflow(saved: dict[str, Any]) -> None:
     folder, files = saved["folder"], saved["files"]
     script = """
@@ -189,6 +195,7 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"
         np.testing.assert_allclose(np.load(path + ".out.npy"), saved["expected"], atol=TOL)
 
 
+@pytest.mark.keras
 def test_load_weights_picks_the_format_by_suffix(saved: dict[str, Any], tmp_path: Path) -> None:
     for key in ("keras", "weights", "legacy", "npz"):
         model = numpy_model(SPEC)
@@ -290,6 +297,7 @@ def h5_of(spec: str, folder: Path, name: str = "w") -> Path:
     return path
 
 
+@pytest.mark.keras
 def test_h5_missing_weight_is_named(tmp_path: Path) -> None:
     path = h5_of("Input(7, 3) > LSTM(4, seq) > SimpleRNN(2, use_bias=false)", tmp_path)
     err = error_of(load_keras_file, numpy_model("Input(7, 3) > LSTM(4, seq) > SimpleRNN(2)"), path)
@@ -297,6 +305,7 @@ def test_h5_missing_weight_is_named(tmp_path: Path) -> None:
     assert "missing weight simple_rnn/bias (2,) of layer 'simple_rnn' (SimpleRNN" in err.message
 
 
+@pytest.mark.keras
 def test_h5_missing_layer_is_named(tmp_path: Path) -> None:
     path = h5_of("Input(7, 3) > LSTM(4, seq) > GRU(2)", tmp_path)
     err = error_of(load_keras_file, numpy_model("Input(7, 3) > LSTM(4, seq) > GRU(4, seq) > GRU(2)"), path)
@@ -304,6 +313,7 @@ def test_h5_missing_layer_is_named(tmp_path: Path) -> None:
     assert err.hint == "layers with weights in the file: gru, lstm"
 
 
+@pytest.mark.keras
 def test_h5_extra_weight_and_extra_layer_are_named(tmp_path: Path) -> None:
     path = h5_of("Input(7, 3) > GRU(2)", tmp_path, "bias")
     err = error_of(load_keras_file, numpy_model("Input(7, 3) > GRU(2, use_bias=false)"), path)
@@ -314,6 +324,7 @@ def test_h5_extra_weight_and_extra_layer_are_named(tmp_path: Path) -> None:
     assert err.code == "E501" and "does not have: gru (layers/gru/cell/vars/0" in err.message
 
 
+@pytest.mark.keras
 def test_h5_wrong_shape_and_wrong_order_are_named(tmp_path: Path) -> None:
     path = h5_of("Input(7, 3) > LSTM(4, seq) > GRU(3)", tmp_path, "shape")
     err = error_of(load_keras_file, numpy_model("Input(7, 3) > LSTM(4, seq) > GRU(2)"), path)
@@ -325,6 +336,7 @@ def test_h5_wrong_shape_and_wrong_order_are_named(tmp_path: Path) -> None:
     assert err.code == "E501" and "weight lstm/kernel of layer 'lstm' (LSTM" in err.message
 
 
+@pytest.mark.keras
 def test_keras_model_mismatches_are_named() -> None:
     err = error_of(load_from_keras, numpy_model("Input(7, 3) > LSTM(4, seq) > GRU(2)"),
                    keras_model("Input(7, 3) > LSTM(4, seq) > GRU(3)"))
@@ -426,6 +438,7 @@ def test_cli_run_ids_for_embedding() -> None:
     assert "input (4, 6) int32 -> output (4, 3) float32" in result.output
 
 
+@pytest.mark.keras
 def test_cli_run_with_weights_and_input_matches_keras(saved: dict[str, Any], tmp_path: Path) -> None:
     folder, files = saved["folder"], saved["files"]
     out = tmp_path / "y.npy"
@@ -442,6 +455,7 @@ def test_cli_run_with_weights_and_input_matches_keras(saved: dict[str, Any], tmp
     assert DIGEST.search(by_file.output)
 
 
+@pytest.mark.keras
 def test_cli_run_errors_and_exit_codes(saved: dict[str, Any], tmp_path: Path) -> None:
     folder, files = saved["folder"], saved["files"]
     wrong = run("run", "-e", "Input(7, 3) > LSTM(4, seq) > GRU(2)", "--weights", str(files["weights"]),
@@ -462,6 +476,7 @@ def test_cli_run_errors_and_exit_codes(saved: dict[str, Any], tmp_path: Path) ->
     assert named.exit_code == 1 and "error[E210]" in named.output
 
 
+@pytest.mark.keras
 def test_cli_compile_numpy_saves_fresh_or_given_weights(saved: dict[str, Any], tmp_path: Path) -> None:
     fresh = tmp_path / "fresh.npz"
     result = run("compile", "-e", SPEC, "--backend", "numpy", "-o", str(fresh), "--seed", "4")
@@ -494,8 +509,8 @@ def blocks(page: Path) -> list[tuple[str, str]]:
     return re.findall(r"^```(\w+)\n(.*?)^```", page.read_text(), re.M | re.S)
 
 
+@pytest.mark.keras
 def test_numpy_tutorial_blocks_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
-    pytest.importorskip("keras")
     monkeypatch.chdir(tmp_path)
     found = blocks(ROOT / "docs" / "numpy.md")
     assert [kind for kind, _ in found].count("python") >= 5 and any(kind == "sh" for kind, _ in found)

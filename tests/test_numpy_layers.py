@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
 import numpy as np
 import pytest
-from keras.src.backend import get_keras_mask
 
 import rnnspec
 from rnnspec.layers.base import ACTIVATIONS
 
 RNG = np.random.default_rng(20240601)
 
-# Keras warns whenever a layer drops a mask, which is part of the behaviour under test
-pytestmark = pytest.mark.filterwarnings("ignore:.*does not support masking:UserWarning")
+# Keras warns whenever a layer drops a mask, which is part of the behaviour under test; keras is imported by the
+# helpers, so that test_bidirectional_backward's Keras-free tests can import them without it
+pytestmark = [pytest.mark.keras, pytest.mark.filterwarnings("ignore:.*does not support masking:UserWarning")]
 
 
 def floats(*shape: int) -> np.ndarray:
@@ -68,12 +67,16 @@ def randomize(model: Any, seed: int = 0) -> None:
 
 
 def keras_mask(tensor: Any) -> np.ndarray | None:
+    from keras.src.backend import get_keras_mask
+
     mask = get_keras_mask(tensor)
     return None if mask is None else np.asarray(mask)
 
 
 def assert_same(spec: str, x: np.ndarray, atol: float = 1e-5) -> tuple[Any, Any]:
     """The NumPy model of `spec` computes what Keras computes on `x`, layer by layer, masks included."""
+    import keras
+
     report = rnnspec.select(spec)
     km = rnnspec.compile(report)
     randomize(km)

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rnnspec
+
+pytestmark = pytest.mark.keras
 
 RNN = st.sampled_from(["SimpleRNN", "LSTM", "GRU"])
 ACT = st.sampled_from(["tanh", "relu", "sigmoid", "linear", "softsign"])

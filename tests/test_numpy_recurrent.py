@@ -54,6 +54,7 @@ def compare(spec: str, steps_known: bool, batch: int, steps: int, mask: np.ndarr
     return float(np.abs(got - expected).max())
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize("spec", LAYERS)
 @pytest.mark.parametrize("mask_kind", ["no mask", "mask"])
 def test_recurrent_kernel_equals_keras(spec: str, mask_kind: str) -> None:
@@ -61,6 +62,7 @@ def test_recurrent_kernel_equals_keras(spec: str, mask_kind: str) -> None:
     assert compare(spec, True, batch, steps, masks(batch, steps)[mask_kind]) < 1e-5
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize("spec", ["LSTM(4, seq)", "GRU(4)", "Bidirectional(SimpleRNN(2, seq))"])
 @pytest.mark.parametrize(("batch", "steps"), [(1, 1), (1, 9), (3, 2)])
 def test_unknown_lengths_and_batch_sizes(spec: str, batch: int, steps: int) -> None:
@@ -78,6 +80,7 @@ def keras_and_numpy(spec: str, rng: np.random.Generator) -> tuple:
     return keras_model, model
 
 
+@pytest.mark.keras
 def test_whole_model_equals_keras_and_keeps_float32() -> None:
     rng = np.random.default_rng(3)
     keras_model, model = keras_and_numpy("Input(None, 5) > LSTM(8, seq) > GRU(6, seq) > SimpleRNN(4)", rng)
@@ -91,6 +94,7 @@ FAST_SPECS = "Input(5, 3) > LSTM(6, seq) > GRU(5, seq, backwards) > SimpleRNN(4,
     "RepeatVector(2) > GRU(4, use_bias=false, seq) > SimpleRNN(2, use_bias=false)"
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize("small_step", [0, 10**9], ids=["exp form", "tanh form"])
 @pytest.mark.parametrize("wide_input", [0, 10**9], ids=["projection first", "input in the product"])
 @pytest.mark.parametrize("batch", [1, 7])

@@ -116,6 +116,7 @@ def test_weights_changed_during_calls_give_old_or_new_outputs_never_a_mix() -> N
 # ------------------------------------------------------------ inputs Keras refuses
 
 
+@pytest.mark.keras
 def test_a_window_that_leaves_no_steps_before_a_recurrent_layer_is_refused_as_keras_does() -> None:
     spec = "Input(None, 3) > MaxPooling1D(2) > LSTM(4)"
     model, keras_model = numpy_and_keras(spec)
@@ -126,6 +127,7 @@ def test_a_window_that_leaves_no_steps_before_a_recurrent_layer_is_refused_as_ke
     assert model(np.ones((2, 4, 3), "float32")).shape == (2, 4)
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize("layer", ["LSTM(4)", "Bidirectional(GRU(2))", "SimpleRNN(2, seq)", "GlobalMaxPooling1D",
                                    "TimeDistributed(Dense(2))"])
 def test_an_empty_sequence_into_a_loop_or_reduction_is_refused_as_keras_does(layer: str) -> None:
@@ -138,6 +140,7 @@ def test_an_empty_sequence_into_a_loop_or_reduction_is_refused_as_keras_does(lay
     assert error.span is not None and spec[error.span.column - 1:].startswith(name)
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize("layer", ["Dense(2)", "Dense(3) > Dense(2, activation=tanh)"])
 def test_an_empty_sequence_through_per_step_layers_is_answered_as_keras_does(layer: str) -> None:
     model, keras_model = numpy_and_keras(f"Input(None, 3) > {layer}")
@@ -145,6 +148,7 @@ def test_an_empty_sequence_through_per_step_layers_is_answered_as_keras_does(lay
     assert model(x).shape == keras_model.predict(x, verbose=0).shape == (2, 0, 2)
 
 
+@pytest.mark.keras
 def test_an_empty_batch_is_refused_where_keras_predict_fails() -> None:
     model, keras_model = numpy_and_keras("Input(5, 3) > Dense(2)")
     x = np.ones((0, 5, 3), "float32")
@@ -153,6 +157,7 @@ def test_an_empty_batch_is_refused_where_keras_predict_fails() -> None:
     refused("E501", lambda: model.predict(x), "empty batch")
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize("bad", [10, -1, 2**40])
 def test_ids_outside_the_vocabulary_are_refused_with_the_allowed_range(bad: int) -> None:
     spec = "Input(None, dtype=int64) > Embedding(10, 2) > LSTM(3)"
@@ -164,6 +169,7 @@ def test_ids_outside_the_vocabulary_are_refused_with_the_allowed_range(bad: int)
     assert error.span is not None and spec[error.span.column - 1:].startswith("Embedding")
 
 
+@pytest.mark.keras
 def test_values_past_an_integer_input_type_are_refused_not_wrapped() -> None:
     model, keras_model = numpy_and_keras("Embedding(10, 2) > LSTM(3)")
     wrapped = np.array([[1, 2**32 + 1]], "int64")  # as int32: [1, 1], which Keras computes silently

@@ -13,7 +13,6 @@ import re
 from types import ModuleType
 from typing import Any, Callable, Iterator
 
-import keras
 import numpy as np
 import pytest
 
@@ -38,6 +37,8 @@ def assert_parity(spec: str, build: Build) -> None:
 
     `build` returns `[Input(...), layer, layer, ...]`; the model is `keras.Sequential` of that list.
     """
+    import keras
+
     report = rnnspec.select(spec)
     inputs, *layers = build(keras.layers)
     model = keras.Sequential([inputs, *layers])
@@ -314,6 +315,7 @@ CASES = [
 ]
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize(("spec", "build"), CASES)
 def test_rnnspec_infers_what_keras_builds(spec: str, build: Build) -> None:
     assert_parity(spec, build)
@@ -379,8 +381,11 @@ ERRORS = [
 ]
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize(("spec", "build"), ERRORS)
 def test_shape_errors_rnnspec_reports_are_errors_in_keras(spec: str, build: Build) -> None:
+    import keras
+
     with pytest.raises(RnnspecError):
         rnnspec.select(spec)
     with pytest.raises((ValueError, IndexError)):

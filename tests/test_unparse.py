@@ -59,6 +59,7 @@ def test_fill_keeps_a_repeat_as_a_repeat_and_checks_to_the_same_counts(spec: str
     assert [(r.name, r.weights) for r in again.rows] == [(r.name, r.weights) for r in report.rows]
 
 
+@pytest.mark.keras
 def test_a_filled_repeat_builds_the_same_keras_model() -> None:
     spec = REPEATS[2]
     text = spec_text(rnnspec.select(spec), fill=True)

@@ -42,7 +42,6 @@ class Base(NamedTuple):
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
-    pytest.importorskip("keras")
     folder = tmp_path_factory.mktemp("base")
     km = rnnspec.compile(SPEC, backend="keras")
     rng = np.random.default_rng(0)
@@ -460,6 +459,7 @@ CASES: list[tuple[str, Callable[[Path, Base], Path], str, str]] = [
 ]
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize(("build", "code", "fragment"), [case[1:] for case in CASES], ids=[c[0] for c in CASES])
 def test_malformed_file_is_refused_naming_the_file_and_the_fault(build: Callable[[Path, Base], Path], code: str,
                                                                   fragment: str, base: Base, tmp_path: Path) -> None:
@@ -503,6 +503,7 @@ def test_at_least_the_26_files_of_the_issue() -> None:
 # ------------------------------------------------------------------------------------------ decisions
 
 
+@pytest.mark.keras
 def test_nan_and_inf_load_as_keras_loads_them(base: Base, tmp_path: Path) -> None:
     """Keras loads non-finite weights as they are; so does rnnspec (a NaN is a value, not a damaged file)."""
     path = tmp_path / "nan.weights.h5"
@@ -538,6 +539,7 @@ def chunked(f: Any, folder: Path) -> None:
     f.create_dataset(LSTM_KERNEL, data=kernel.astype(">f8"), chunks=(1, 16))
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize("change", [compact, chunked])
 def test_other_plain_layouts_load_as_keras_loads_them(change: Callable[[Any, Path], None], base: Base,
                                                       tmp_path: Path) -> None:
@@ -549,6 +551,7 @@ def test_other_plain_layouts_load_as_keras_loads_them(change: Callable[[Any, Pat
         np.testing.assert_array_equal(ours, theirs)
 
 
+@pytest.mark.keras
 def test_fortran_ordered_member_loads_with_its_values(base: Base, tmp_path: Path) -> None:
     """A Fortran-ordered .npy is well-formed (np.save writes one for a transposed array): read in its order."""
     contents = members_of(base.npz)
@@ -558,6 +561,7 @@ def test_fortran_ordered_member_loads_with_its_values(base: Base, tmp_path: Path
     np.testing.assert_array_equal(load_npz(write_npz(tmp_path, "fortran", contents)).get_weights()[0], kernel)
 
 
+@pytest.mark.keras
 def test_a_member_is_inflated_only_to_its_declared_size(base: Base, tmp_path: Path) -> None:
     """What a deflate stream holds past the member's declared size is never inflated; when the declared bytes
     are intact (their CRC holds), they are the weights."""
@@ -565,6 +569,7 @@ def test_a_member_is_inflated_only_to_its_declared_size(base: Base, tmp_path: Pa
     np.testing.assert_array_equal(model.get_weights()[0], load_npz(base.npz).get_weights()[0])
 
 
+@pytest.mark.keras
 def test_npz_members_the_spec_does_not_need_are_not_read(base: Base, tmp_path: Path) -> None:
     contents = members_of(base.npz)
     contents["pickle.npy"] = npy(np.array([{"a": 1}], dtype=object), True)  # never unpickled, nor even opened
@@ -595,6 +600,7 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
 """
 
 
+@pytest.mark.keras
 def test_bombs_cost_no_more_memory_than_the_spec_implies(base: Base, tmp_path: Path) -> None:
     """Five 256 MiB bombs (each a 256 KiB file): the peak memory of loading them all grows by a few MiB."""
     contents = members_of(base.npz)

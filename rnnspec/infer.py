@@ -154,7 +154,9 @@ def require_allocatable(nbytes: int, what: str, span: Span | None = None, hint: 
     """Refuse, with E503, an allocation past MAX_ALLOCATION: a clear error instead of a MemoryError or a machine
     that swaps. `what` names the array (e.g. "the weights of model 'm'", "the --random input")."""
     if nbytes > MAX_ALLOCATION:
-        raise RnnspecError("E503", f"{what} would take {nbytes / (1 << 30):,.1f} GiB; rnnspec allocates at most "
+        gib = nbytes / (1 << 30)
+        size = f"{gib:,.1f}" if gib < 1e6 else f"{gib:.2e}"  # a shape of huge dims: not 30 digits
+        raise RnnspecError("E503", f"{what} would take {size} GiB; rnnspec allocates at most "
                            f"{MAX_ALLOCATION >> 30} GiB in one piece", span,
                            hint or "use smaller sizes, or a smaller batch")
 

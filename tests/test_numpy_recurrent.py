@@ -104,7 +104,7 @@ def test_every_fast_loop_equals_keras(small_step: int, wide_input: int, batch: i
     from rnnspec.backends.numpy.kernels import recurrent
 
     monkeypatch.setattr(recurrent, "LSTM_TANH_FORM_UP_TO", small_step)
-    monkeypatch.setattr(recurrent, "SIMPLE_RNN_EXP_FORM_FROM", small_step)
+    monkeypatch.setattr(recurrent, "TANH_AS_EXP_FROM", small_step)
     monkeypatch.setattr(recurrent, "WIDE_INPUT", wide_input)
     monkeypatch.setattr(recurrent, "GRU_WIDE_UNITS", 10**9)
     rng = np.random.default_rng(5)

@@ -1,8 +1,8 @@
 """Shared test set-up: quiet TensorFlow, the repository paths tests refer to, and the guard of the `keras` mark.
 
 Tests that need Keras carry `@pytest.mark.keras`; every test module imports without Keras, so a contributor
-without TensorFlow runs the rest with `pytest -m "not keras"`. Without Keras, any run that would select a
-Keras test stops at once with how to proceed, instead of failing or skipping test by test.
+without TensorFlow runs the rest with `pytest -m "not keras"`. Without Keras, any run that selects a
+Keras test stops after collection with how to proceed, instead of failing or skipping test by test.
 """
 from __future__ import annotations
 
@@ -33,15 +33,9 @@ def runs_tests(config: pytest.Config) -> bool:
                 or config.getoption("show_fixtures_per_test"))
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Without Keras, a run whose `-m` does not mention keras would select Keras tests: stop before collecting."""
-    config = session.config
-    if "keras" not in (config.getoption("markexpr") or "") and runs_tests(config) and not keras_installed():
-        pytest.exit(KERAS_MISSING, returncode=pytest.ExitCode.USAGE_ERROR)
-
-
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """The exact check, once `-m` has deselected (`-m keras`, say): no Keras test may be left to fail one by one."""
+    """Once `-m` and the paths have chosen: without Keras, no Keras test may be left to fail one by one (every
+    test module imports without Keras, so `pytest tests/test_parser.py` runs)."""
     if (any(item.get_closest_marker("keras") for item in session.items) and runs_tests(session.config)
             and not keras_installed()):
         pytest.exit(KERAS_MISSING, returncode=pytest.ExitCode.USAGE_ERROR)

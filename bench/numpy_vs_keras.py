@@ -67,7 +67,8 @@ def compared(fns: dict[str, Callable[[], object]], rounds: int = 7, budget: floa
     return result
 
 
-def matmul_only(kind: str, units: int, batch: int, transcendentals: bool = False) -> Callable[[], object]:
+def matmul_only(kind: str, units: int, batch: int, product: int, transcendentals: bool = False
+                ) -> Callable[[], object]:
     """The products a recurrent layer cannot avoid: the input projection once, then `h @ U` per step; with
     `transcendentals`, also the one exp or tanh per gate value and LSTM's tanh of the cell that no form of the
     loop avoids (the floor of a NumPy loop: no NumPy code of the step can be faster than these calls)."""
@@ -84,7 +85,7 @@ def matmul_only(kind: str, units: int, batch: int, transcendentals: bool = False
     exp_out, tanh_out = np.empty_like(exp_in), np.empty_like(tanh_in)  # contiguous, as the loops keep them
 
     def run() -> None:
-        with blas_threads(batch * units * gates * units):  # BLAS threads as the backend would choose them
+        with blas_threads(product):  # BLAS threads as the backend chooses them for the model's product
             x @ w
             for _ in range(STEPS):
                 np.matmul(h, u, out=out)
@@ -114,8 +115,9 @@ def row(spec: str, batch: int, ints: bool = False, with_matmul: tuple | None = N
         "tf.function": lambda: compiled(tensor).numpy(),
     }
     if with_matmul:
-        fns["matmul"] = matmul_only(*with_matmul)
-        fns["floor"] = matmul_only(*with_matmul, transcendentals=True)
+        product = model._plan(model.layers, x.shape).largest_product
+        fns["matmul"] = matmul_only(*with_matmul, product)
+        fns["floor"] = matmul_only(*with_matmul, product, transcendentals=True)
     return compared(fns)
 
 

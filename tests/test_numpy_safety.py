@@ -264,6 +264,20 @@ def test_a_large_product_keeps_blas_threads_only_while_another_core_is_idle(monk
         assert blas_threads_now() == 1
 
 
+@pytest.mark.parametrize(("spec", "batch", "gains"), [
+    ("Input(100, 32) > LSTM(32)", 48, False),    # 0.40M multiply-adds a step: 1.01x measured
+    ("Input(100, 32) > LSTM(32)", 64, True),     # 0.53M: 1.11x
+    ("Input(100, 32) > LSTM(128)", 4, False),    # 0.33M: 1.02x
+    ("Input(100, 32) > LSTM(128)", 8, True),     # 0.66M: 1.33x
+    ("Input(100, 32) > GRU(128)", 8, True),      # 0.66M with W_h x's rows apart: 1.38x
+    ("Input(100, 32) > LSTM(512)", 1, True),     # 1.1M: 1.66x
+])
+def test_threads_go_to_calls_whose_products_gain_from_them(spec: str, batch: int, gains: bool) -> None:
+    model = rnnspec.compile(spec, backend="numpy")
+    product = model._plan(model.layers, (batch, 100, 32)).largest_product
+    assert (product >= base.ONE_THREAD_BELOW) is gains
+
+
 def test_idle_cores_are_those_other_processes_leave(monkeypatch: pytest.MonkeyPatch) -> None:
     """Machine busy time less this process's own, per second of wall clock, taken from the cores but ours."""
     clock, busy, own = [100.0], [50.0], [10.0]

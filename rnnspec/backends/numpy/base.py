@@ -94,17 +94,18 @@ def kernels() -> dict[str, type[Kernel]]:
 #
 # OpenBLAS splits a product over its threads, which spin-wait for each other: on an idle core a large product
 # gains, but next to a busy neighbour one preempted thread stalls every step of a time loop. Measured on this
-# 2-core machine (shared, so: rounds interleaved, 1 thread against 2), per-step products as rows x inner x cols
-# multiply-adds. The best of 15 rounds (the least disturbed): 128x65x32 (LSTM(32) at batch 32, 0.27M) 1.0x,
-# 384x161x8 (0.49M) 1.0x, 512x161x8 (0.66M) 1.37x, 256x161x32 (1.3M) 1.61x, 512x161x32 (LSTM(128) at batch 32,
-# 2.6M) 1.68x, 1024x289x8 (2.4M) 1.40x; a narrow matrix by many columns loses: 128x65x128 (1.1M) 0.66x,
-# 128x65x256 (2.1M) 0.80x. The median, with other jobs on the machine, told the other story: whole model calls
-# took 1.4-7x longer with two threads (LSTM(128) at batch 32: 164 ms against 23 ms; LSTM(512) at batch 32: 452
-# ms against 116 ms), and two processes side by side took 4x their solo time each with two threads, about their
-# solo time with one. So a call runs on one BLAS thread unless its largest product is at least ONE_THREAD_BELOW
-# and the other processes leave a core idle.
+# 2-core machine, whole model calls (100 steps), 1 thread against 2 in 5 interleaved rounds with a 0.25 s pause
+# before each (a thread left spinning by the previous run slows the next one: without the pause, small products
+# at large batches seemed to lose with threads). By the multiply-adds of the per-step product: below half a
+# million, 1.01-1.02x for every shape tried (LSTM(32) at batch 48, LSTM(64) at 16, LSTM(128) at 4, GRU(256) at 2,
+# SimpleRNN(256) at 4; OpenBLAS itself uses one thread there); from 0.53 million, 1.07-1.66x (LSTM(32) at batch
+# 64: 1.11x, LSTM(128) at 8: 1.33x, GRU(128) at 32: 1.45x, LSTM(512) at 1: 1.66x), SimpleRNN(128) at batch 32
+# (0.66 million) the one exception at 1.00x. With other jobs on the machine, whole calls took 1.4-7x longer
+# with two threads (LSTM(512) at batch 32: 452 ms against 116 ms), and two processes side by side took 4x their
+# solo time each with two threads, about their solo time with one. So a call runs on one BLAS thread unless its
+# largest product is at least ONE_THREAD_BELOW and the other processes leave a core idle.
 
-ONE_THREAD_BELOW = 1_000_000  # multiply-adds of a product below which BLAS threads do not pay, even on idle cores
+ONE_THREAD_BELOW = 1 << 19  # multiply-adds of a product (524,288) below which BLAS threads do not pay
 SAMPLE_EVERY = 0.5  # seconds between two looks at how busy the other processes keep the cores
 
 

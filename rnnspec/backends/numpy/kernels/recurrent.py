@@ -31,6 +31,16 @@ def batch_major(states: Array) -> Array:
     return sequence
 
 
+def tanh_of_scaled(z: Array, out: Array, one: Array, two: Array) -> None:
+    """tanh(x) into `out` from `z = -2x`, as `2 / (1 + exp(z)) - 1`: an exp and four cheap calls, faster than
+    NumPy's float32 tanh on large steps; `z` is overwritten. exp overflowing to inf gives the exact limit -1."""
+    np.exp(z, z)
+    np.add(z, one, z)
+    np.reciprocal(z, z)
+    np.multiply(z, two, z)
+    np.subtract(z, one, out)
+
+
 class Recurrent(Kernel):
     """The time loop and Keras's masking rules; subclasses give one step of the cell, and a fast loop for the
     unmasked case (Keras's default activations).
@@ -199,8 +209,7 @@ class SimpleRNN(Recurrent):
         u = self.units
         kernel, bias, recurrent_t, wide = self.forms[plan]
         states, weights, projected = self.inputs(x, kernel, bias, wide, recurrent_t)
-        matmul, add, subtract, multiply, exp, tanh, reciprocal = \
-            np.matmul, np.add, np.subtract, np.multiply, np.exp, np.tanh, np.reciprocal  # see LSTM.run_fast
+        matmul, add, tanh = np.matmul, np.add, np.tanh  # see LSTM.run_fast
         one, two = np.array(1, self.dtype), np.array(2, self.dtype)
         z = np.empty((u, batch), self.dtype)
         exp_form = plan == "exp"
@@ -209,11 +218,7 @@ class SimpleRNN(Recurrent):
             if projected is not None:
                 add(z, projected[t], z)
             if exp_form:
-                exp(z, z)
-                add(z, one, z)
-                reciprocal(z, z)
-                multiply(z, two, z)
-                subtract(z, one, states[t + 1, :u])
+                tanh_of_scaled(z, states[t + 1, :u], one, two)
             else:
                 tanh(z, states[t + 1, :u])
         return states
@@ -408,12 +413,8 @@ class GRU(Recurrent):
                 add(inner_h, h_bias, inner_h)
             multiply(r, inner_h, hh)
             add(hh, x_h, hh)
-            if exp_form:               # the candidate's rows times -2: tanh = 2 / (1 + exp(-2x)) - 1
-                exp(hh, hh)
-                add(hh, one, hh)
-                reciprocal(hh, hh)
-                multiply(hh, two, hh)
-                subtract(hh, one, hh)
+            if exp_form:               # the candidate's rows are times -2
+                tanh_of_scaled(hh, hh, one, two)
             else:
                 tanh(hh, hh)
             h, h_next = states[t, :u], states[t + 1, :u]

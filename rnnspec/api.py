@@ -13,7 +13,7 @@ from typing import Any, BinaryIO, Iterable, Union
 from rnnspec.allow import allowed_codes, apply_allows
 from rnnspec.errors import RnnspecError, Span
 from rnnspec.graph import ModelGraph, lower
-from rnnspec.infer import ModelReport, check_module, infer_graph, require_allocatable, require_buildable
+from rnnspec.infer import ModelReport, check_model, check_module, require_allocatable, require_buildable
 from rnnspec.parser import MAX_SOURCE_CHARS, parse, parse_blocks, too_large
 from rnnspec.syntax import ModelDef, Module
 
@@ -98,7 +98,7 @@ def select(source: Source, *, model: str | None = None, path: str | None = None)
     if isinstance(source, ModelReport):
         report = source
     elif isinstance(source, ModelDef):
-        report = infer_graph(lower(source))
+        report = check_model(source)
     else:
         reports = check(source, path=path)
         if not reports:

@@ -29,7 +29,7 @@ class ModelAssertion:
     """`expect KIND VALUE` resolved: `shape` holds a Shape, the count kinds an int."""
 
     kind: str
-    expected: Shape | int
+    expected: Shape | tuple[Shape, ...] | int  # several shapes for a model of several outputs
     span: Span
 
 
@@ -215,6 +215,8 @@ def _assertion(kind: str, kind_span: Span, value: Value, span: Span) -> ModelAss
         raise RnnspecError("E209", f"unknown assertion 'expect {kind}'", kind_span,
                            suggest(kind, ASSERTION_KINDS) or "use: expect " + ", expect ".join(ASSERTION_KINDS))
     if kind == "shape":
+        if isinstance(value, TupleLit) and value.items and all(isinstance(i, TupleLit) for i in value.items):
+            return ModelAssertion(kind, tuple(shape_literal(i, "expect shape") for i in value.items), span)
         return ModelAssertion(kind, shape_literal(value, "expect shape"), span)
     if not (isinstance(value, Literal) and type(value.value) is int and value.value >= 0):
         raise RnnspecError("E202", f"'expect {kind}' expects a count such as 322080", value.span)

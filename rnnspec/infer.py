@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from rnnspec.errors import RnnspecError, Span
-from rnnspec.graph import Item, ModelGraph, Repeat, ShapeNote, lower
+from rnnspec.graph import Item, ModelAssertion, ModelGraph, Repeat, ShapeNote, lower
 from rnnspec.layers.base import LayerNode, ShapeError, Tensor, Weight
 from rnnspec.parser import cyclic_gc_paused
 from rnnspec.shape import Shape, format_shape
-from rnnspec.syntax import Module
+from rnnspec.syntax import ModelDef, Module
 
 BYTES_PER_PARAM = 4  # float32
 MAX_UNROLLED = 10_000  # layers a model may have to be built; a longer repeat is folded (checked, not built)
@@ -27,6 +27,9 @@ class Row(NamedTuple):
     node: LayerNode
     trainable: int
     non_trainable: int
+    outputs: tuple[Shape, ...] = ()  # functional: every output of the layer's last call (several with return_state)
+    inbound: tuple = ()  # functional: per call, its input tensors (rnnspec.functional_infer.Inbound)
+    calls: tuple[int, ...] = ()  # functional: the layer's calls in the model (a shared layer has several)
 
     @classmethod
     def of(cls, name: str, node: LayerNode, input_shape: Shape, output_shape: Shape,
@@ -74,13 +77,26 @@ class ModelReport:
     source: str | None = None  # the text of the file or expression the model was written in
     warnings: list[RnnspecError] = field(default_factory=list)  # legal but suspicious (rnnspec.lint)
     folds: list[Fold] = field(default_factory=list)  # copies of a huge repeat, counted but not listed in rows
+    # The functional form (rnnspec.functional_infer): the graph, every input and output, the summary's rows
+    # (layers and the mask operations Keras lists) and what the backends run.
+    functional: Any = None
+    inputs: list[tuple[str, Tensor]] = field(default_factory=list)
+    outputs: list[Tensor] = field(default_factory=list)
+    table: list[Any] = field(default_factory=list)
+    connected: bool = False  # whether Keras's summary has the "Connected to" column
+    network: Any = None
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
     @property
-    def output(self) -> Shape | None:
+    def output(self) -> Shape | tuple[Shape, ...] | None:
+        """The output shape; a functional model with several outputs gives one shape per output."""
+        if self.functional is not None:
+            if len(self.outputs) == 1:
+                return self.outputs[0].shape
+            return tuple(t.shape for t in self.outputs) if self.outputs else None
         if self.rows:
             return self.rows[-1].output_shape
         return self.input.shape if self.input else None
@@ -137,6 +153,18 @@ def infer_graph(graph: ModelGraph) -> ModelReport:
 
         report.warnings = graph.warnings + lint(report)
     return report
+
+
+def check_model(model: ModelDef) -> ModelReport:
+    """One model's report, whichever form it is written in."""
+    if model.functional:
+        from rnnspec.functional import lower_functional
+        from rnnspec.functional_infer import infer_functional
+
+        report = infer_functional(lower_functional(model))
+        report.span = model.span
+        return report
+    return infer_graph(lower(model))
 
 
 def require_buildable(report: ModelReport) -> None:
@@ -319,19 +347,32 @@ def _output_rank_hint(report: ModelReport, expected: Shape) -> str | None:
 
 
 def _check_assertions(graph: ModelGraph, report: ModelReport) -> None:
-    if not graph.assertions:
+    check_assertions(graph.assertions, report)
+
+
+def format_output(shape: Shape | tuple[Shape, ...] | None) -> str:
+    """`(None, 32)`, or `((None, 67), (None, 1024))` for several outputs."""
+    if shape is None:
+        return "?"
+    if shape and isinstance(shape[0], tuple):
+        return "(" + ", ".join(format_shape(s) for s in shape) + ")"  # type: ignore[arg-type]
+    return format_shape(shape)  # type: ignore[arg-type]
+
+
+def check_assertions(assertions: list[ModelAssertion], report: ModelReport) -> None:
+    if not assertions:
         return
     actual = {"params": report.total, "trainable": report.trainable, "non_trainable": report.non_trainable}
     hints: dict[int, str | None] = {}  # by expected rank: each hint scans the rows once, however many assertions
-    for assertion in graph.assertions:
+    for assertion in assertions:
         if assertion.kind == "shape":
             if report.output != assertion.expected:
                 rank = len(assertion.expected)  # type: ignore[arg-type]
                 if rank not in hints:
                     hints[rank] = _output_rank_hint(report, assertion.expected)  # type: ignore[arg-type]
                 report.errors.append(RnnspecError(
-                    "E400", f"expected output shape {format_shape(assertion.expected)}, "  # type: ignore[arg-type]
-                    f"inferred {format_shape(report.output or ())}", assertion.span, hints[rank]))
+                    "E400", f"expected output shape {format_output(assertion.expected)}, "  # type: ignore[arg-type]
+                    f"inferred {format_output(report.output)}", assertion.span, hints[rank]))
         elif actual[assertion.kind] != assertion.expected:
             what = {"params": "parameters", "trainable": "trainable parameters",
                     "non_trainable": "non-trainable parameters"}[assertion.kind]
@@ -347,7 +388,7 @@ def check_module(module: Module, seen: dict[str, Span] | None = None) -> list[Mo
     seen = {} if seen is None else seen
     for model in module.models:
         with cyclic_gc_paused():
-            report = infer_graph(lower(model))
+            report = check_model(model)
         report.source = module.source
         if model.name in seen:
             first = seen[model.name]

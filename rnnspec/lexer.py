@@ -2,7 +2,7 @@
 
 Lark's generic contextual lexer costs more than the parse itself on one-line specs. This one compiles the
 grammar's terminal patterns into two master regexes and adds the one piece of context the language needs:
-right after a layer (or any value), `x3` is a repeat and `model`/`expect` are keywords; elsewhere they are names
+right after a layer (or any value), `x3` is a repeat and `model`/`expect`/`output` are keywords; elsewhere they are names
 (`xLSTM(...)`, `activation=x3`). At the start of the input keywords are recognised but `x3` is a name: a file
 starts with `model` or a layer, never with a repeat.
 """
@@ -24,6 +24,9 @@ _START = "<start>"
 _KEYWORD_CONTEXT = _ELEMENT_END | {_START}
 # Regex terminals in match order: a float before an int (both match "1"), names last.
 _REGEX_ORDER = ("FLOAT", "INT", "STRING", "NAME")
+# `output` is a keyword only where names follow on its line (`output probs, state`): elsewhere it is a name, as
+# in `output = x > Dense(3)` or `output, h = ...`, the names Keras code gives its tensors most often.
+_NAMES_FOLLOW = re.compile(r"[ \t]+[A-Za-z_]")
 MAX_NESTING = 100  # open brackets at once: deeper input is refused here, before anything recurses over it
 
 
@@ -99,9 +102,10 @@ class SpecLexer(Lexer):
                     return
                 raise UnexpectedCharacters(text, start, line, start - line_start + 1)
             value = match.group(kind)  # type: ignore[union-attr]
-            if kind == "NAME" and previous in _KEYWORD_CONTEXT and value in keywords:
-                kind = keywords[value]
             pos = match.end()  # type: ignore[union-attr]
+            if kind == "NAME" and previous in _KEYWORD_CONTEXT and value in keywords:
+                if value != "output" or _NAMES_FOLLOW.match(text, pos, end):
+                    kind = keywords[value]
             if kind == "LPAR":
                 depth += 1
                 if depth > MAX_NESTING:

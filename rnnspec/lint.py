@@ -35,6 +35,20 @@ def _unrolled(row: Row) -> bool:
     return bool(args.layer.args.get("unroll") or backward is not None and backward.args.get("unroll"))
 
 
+def lint_rows(report: ModelReport) -> list[RnnspecError]:
+    """The warnings about one layer alone, for a functional model (the others follow a chain's order)."""
+    found: list[RnnspecError] = []
+    for row in report.rows:
+        kind = row.type
+        if kind in ("Dropout", "SpatialDropout1D") and row.node.args.rate == 0:
+            found.append(_warning("W101", f"{kind} with rate 0 does nothing", row, "remove it, or give it a rate"))
+        if kind in RECURRENT and len(row.input_shape) > 1 and row.input_shape[1] is None and _unrolled(row):
+            found.append(_warning(
+                "W104", f"'{row.name}' unrolls over an unknown number of steps", row,
+                "Keras unrolls again for every new length; give the input a fixed length, e.g. Input(100, ...)"))
+    return found
+
+
 def lint(report: ModelReport) -> list[RnnspecError]:
     """Warnings for one model that checked; the order follows the layers."""
     found: list[RnnspecError] = []

@@ -15,7 +15,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from rnnspec.errors import RnnspecError, Span
 from rnnspec.lexer import SpecLexer, Window
 from rnnspec.syntax import (
-    Arg, Assertion, Call, Chain, Group, Ident, Literal, ModelDef, Module, Repeat, Stage, TupleLit,
+    Arg, Assertion, Binding, Call, Chain, FanIn, Group, Ident, Literal, ModelDef, Module, Outputs, Repeat, Stage,
+    Target, TupleLit,
 )
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -75,21 +76,49 @@ class ToSyntax(Transformer):
     """Builds `rnnspec.syntax` nodes while the LALR parser reduces (no intermediate Lark tree)."""
 
     def anonymous(self, children: list) -> Module:
-        chain, assertions = children[0]
-        span = chain.span.to(assertions[-1].span) if assertions else chain.span  # as for `model NAME:`
-        model = ModelDef(ANONYMOUS_MODEL, chain.span, chain, assertions, span)
+        statements, assertions, first, last = children[0]
+        chain = _last_chain(statements, first)
+        model = ModelDef(ANONYMOUS_MODEL, first, chain, assertions, first.to(last), _functional(statements))
         return Module(_current.path, _current.source, (model,))
 
     def module(self, children: list) -> Module:
         return Module(_current.path, _current.source, tuple(children))
 
     def model_def(self, children: list) -> ModelDef:
-        keyword, name, (chain, assertions) = children
-        end = assertions[-1].span if assertions else chain.span
-        return ModelDef(str(name), _span(name), chain, assertions, _span(keyword).to(end))
+        keyword, name, (statements, assertions, first, last) = children
+        chain = _last_chain(statements, first)
+        return ModelDef(str(name), _span(name), chain, assertions, _span(keyword).to(last), _functional(statements))
 
-    def body(self, children: list) -> tuple[Chain, tuple[Assertion, ...]]:
-        return children[0], tuple(children[1:])
+    def chain_body(self, items: list) -> tuple[tuple, tuple[Assertion, ...], Span, Span]:
+        return self.functional_body(items)
+
+    def functional_body(self, items: list) -> tuple[tuple, tuple[Assertion, ...], Span, Span]:
+        statements = tuple(item for item in items if not isinstance(item, Assertion))
+        assertions = tuple(item for item in items if isinstance(item, Assertion))
+        return statements, assertions, items[0].span, items[-1].span
+
+    def chain_item(self, children: list) -> Chain:
+        return children[0]
+
+    def target(self, children: list) -> Target:
+        return Target(str(children[0]), _span(children[0]))
+
+    def step(self, children: list) -> Binding:
+        return children[0]
+
+    def binding(self, children: list) -> Binding:
+        *targets, chain = children
+        return Binding(tuple(targets), chain, targets[0].span.to(chain.span))
+
+    def outputs(self, children: list) -> Outputs:
+        keyword, *names = children
+        return Outputs(tuple(names), _span(keyword).to(names[-1].span))
+
+    def fan_in_stage(self, children: list) -> Stage:
+        lpar, *chains = children
+        note = chains.pop() if isinstance(chains[-1], TupleLit) else None
+        rpar = chains.pop()
+        return self.stage([FanIn(tuple(chains), _span(lpar, rpar)), *([note] if note else [])])
 
     def chain(self, stages: list) -> Chain:
         return Chain(tuple(stages), stages[0].span.to(stages[-1].span))
@@ -164,6 +193,21 @@ class ToSyntax(Transformer):
     def assertion(self, children: list) -> Assertion:
         keyword, kind, value = children
         return Assertion(str(kind), _span(kind), value, _span(keyword).to(value.span))
+
+
+def _functional(statements: tuple) -> tuple:
+    """The statements of a functional body; none for one chain alone, the sequential form."""
+    return () if len(statements) == 1 and isinstance(statements[0], Chain) else statements
+
+
+def _last_chain(statements: tuple, where: Span) -> Chain:
+    """The model's last chain (bound or not), which a sequential model is and a functional one is located by."""
+    for statement in reversed(statements):
+        if isinstance(statement, Chain):
+            return statement
+        if isinstance(statement, Binding):
+            return statement.chain
+    return Chain((), where)  # only `output` and `expect` lines: the checker reports what is missing
 
 
 @lru_cache(maxsize=1)
@@ -268,13 +312,15 @@ def _detached(error: RnnspecError) -> RnnspecError:
 _TOKEN_WORDS = {
     "RPAR": "')'", "LPAR": "'('", "MORETHAN": "'>'", "COMMA": "','", "COLON": "':'",
     "EQUAL": "'='", "NAME": "a name", "INT": "a number", "FLOAT": "a number", "STRING": "a string",
-    "REPEAT": "a repeat such as 'x3'", "EXPECT": "'expect'", "MODEL": "'model'", "$END": "the end of the spec",
+    "REPEAT": "a repeat such as 'x3'", "EXPECT": "'expect'", "MODEL": "'model'", "OUTPUT": "'output'",
+    "$END": "the end of the spec",
 }
 _ORDER = ["NAME", "LPAR", "INT", "FLOAT", "STRING", "MORETHAN", "COMMA", "RPAR", "EQUAL", "COLON", "REPEAT",
-          "EXPECT", "MODEL", "$END"]
+          "EXPECT", "OUTPUT", "MODEL", "$END"]
 _VALUE = frozenset({"NAME", "LPAR", "INT", "FLOAT", "STRING"})
 # Where the token before says more than the terminal names can ("a name" after `expect` is a kind of check).
-_AFTER_KEYWORD = {"EXPECT": "what to check, such as 'shape' or 'params'", "MODEL": "the model's name"}
+_AFTER_KEYWORD = {"EXPECT": "what to check, such as 'shape' or 'params'", "MODEL": "the model's name",
+                  "OUTPUT": "the names of the outputs"}
 # Characters people paste from prose or other notations, and what the language writes instead.
 _LOOKALIKES = {
     "\u2192": "join layers with '>'", "\u27f6": "join layers with '>'", "\u00bb": "join layers with '>'",

@@ -5,10 +5,10 @@ import re
 from typing import Any, Sequence
 
 from rnnspec.errors import RnnspecError
-from rnnspec.infer import ModelReport
+from rnnspec.infer import ModelReport, format_output
 from rnnspec.shape import format_shape
 
-JSON_SCHEMA_VERSION = 1
+JSON_SCHEMA_VERSION = 2  # 2: functional models (inputs, outputs, each layer's inbound tensors and outputs)
 
 
 def readable_bytes(size: float) -> str:
@@ -95,28 +95,35 @@ def github_annotation(error: RnnspecError, path: str) -> str:
 
 def pass_line(report: ModelReport) -> str:
     """`path:line: ok NAME  output (None, 32)  322,080 params`: one line per passing model."""
-    shape = format_shape(report.output) if report.output is not None else "?"
+    shape = format_output(report.output)
     where = f"{printable(report.span.path)}:{report.span.line}"
     return f"{where}: ok {report.name}  output {shape}  {report.total:,} params"
 
 
 def summary_table(report: ModelReport) -> str:
-    """The table Keras users know from `model.summary()`, with Keras's words for the totals."""
-    header = ("Layer (type)", "Output Shape", "Param #")
-    body = [(f"{r.name} ({r.type})", format_shape(r.output_shape), f"{r.params:,}") for r in report.rows]
+    """The table Keras users know from `model.summary()`, with Keras's words for the totals; a functional model
+    has Keras's functional table (its InputLayer rows, the mask operations it lists, "Connected to")."""
+    header: tuple[str, ...] = ("Layer (type)", "Output Shape", "Param #")
+    body: list[tuple[str, ...]]
+    if report.functional is not None:
+        if report.connected:
+            header += ("Connected to",)
+        body = [(f"{r.name} ({r.type})", r.output, f"{r.params:,}", r.connected)[:len(header)] for r in report.table]
+    else:
+        body = [(f"{r.name} ({r.type})", format_shape(r.output_shape), f"{r.params:,}") for r in report.rows]
     for fold in sorted(report.folds, key=lambda f: -f.first):  # from the end, so earlier positions stay valid
         where = f"line {fold.span.line}, column {fold.span.column}"
         body.insert(fold.first, (f"... {fold.copies:,} more copies (repeat at {where})", format_shape(
             report.rows[fold.end - 1].output_shape), f"{fold.trainable + fold.non_trainable:,}"))
-    widths = [max(len(row[i]) for row in [header, *body]) for i in range(3)]
-    widths = [max(widths[0], 31), max(widths[1], 22), max(widths[2], 13)]
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    widths = [max(width, least) for width, least in zip(widths, (31, 22, 13, 17))]
+    align = ("<", "<", ">", "<")
 
     def line(left: str, mid: str, right: str, fill: str) -> str:
         return left + mid.join(fill * (w + 2) for w in widths) + right
 
-    def cells(row: tuple[str, str, str], bar: str) -> str:
-        texts = (f" {row[0]:<{widths[0]}} ", f" {row[1]:<{widths[1]}} ", f" {row[2]:>{widths[2]}} ")
-        return bar + bar.join(texts) + bar
+    def cells(row: tuple[str, ...], bar: str) -> str:
+        return bar + bar.join(f" {text:{a}{w}} " for text, a, w in zip(row, align, widths)) + bar
 
     out = [f'Model: "{report.name}"', line("┏", "┳", "┓", "━"), cells(header, "┃"), line("┡", "╇", "┩", "━")]
     for i, row in enumerate(body):
@@ -136,7 +143,11 @@ def report_json(report: ModelReport) -> dict[str, Any]:
         "location": report.span.as_dict(),
         "status": "ok" if report.ok else "error",
         "input": None if report.input is None else {"shape": list(report.input.shape), "dtype": report.input.dtype},
-        "output_shape": None if report.output is None else list(report.output),
+        "output_shape": _json_shape(report.output),
+        "inputs": [{"name": name, "shape": list(t.shape), "dtype": t.dtype} for name, t in report.inputs]
+        if report.functional is not None else _chain_inputs(report),
+        "output_shapes": [list(t.shape) for t in report.outputs] if report.functional is not None
+        else ([] if report.output is None else [list(report.output)]),
         "total_params": report.total,
         "trainable_params": report.trainable,
         "non_trainable_params": report.non_trainable,
@@ -147,6 +158,9 @@ def report_json(report: ModelReport) -> dict[str, Any]:
                 "name": r.name,
                 "type": r.type,
                 "output_shape": list(r.output_shape),
+                "output_shapes": [list(shape) for shape in r.outputs] or [list(r.output_shape)],
+                "inbound": [[{"layer": t.layer, "node": t.node, "tensor": t.tensor} for t in call]
+                            for call in r.inbound],
                 "trainable_params": r.trainable,
                 "non_trainable_params": r.non_trainable,
                 "weights": [{"name": w.name, "shape": list(w.shape), "trainable": w.trainable} for w in r.weights],
@@ -169,3 +183,16 @@ def report_json(report: ModelReport) -> dict[str, Any]:
         "errors": [e.as_dict() for e in report.errors],
         "warnings": [w.as_dict() for w in report.warnings],
     }
+
+
+def _json_shape(shape: object) -> object:
+    """A shape as a list; several outputs' shapes as a list of lists."""
+    if shape is None:
+        return None
+    return [list(s) for s in shape] if shape and isinstance(shape[0], tuple) else list(shape)  # type: ignore
+
+
+def _chain_inputs(report: ModelReport) -> list[dict[str, Any]]:
+    if report.input is None:
+        return []
+    return [{"name": None, "shape": list(report.input.shape), "dtype": report.input.dtype}]

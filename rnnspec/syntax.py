@@ -60,6 +60,13 @@ class Group(NamedTuple):
     span: Span
 
 
+class FanIn(NamedTuple):
+    """`(a, b > encoder) > Add`: several chains whose tensors feed one layer (a merge) together."""
+
+    chains: tuple["Chain", ...]
+    span: Span
+
+
 class Repeat(NamedTuple):
     count: int
     span: Span
@@ -68,7 +75,7 @@ class Repeat(NamedTuple):
 class Stage(NamedTuple):
     """One step of a chain: a layer call or a parenthesised group, maybe repeated, maybe annotated."""
 
-    element: Call | Group
+    element: Call | Group | FanIn
     repeat: Repeat | None
     shape_note: TupleLit | None
     span: Span
@@ -88,12 +95,45 @@ class Assertion(NamedTuple):
     span: Span
 
 
+class Target(NamedTuple):
+    """A name a binding gives, or `output` lists (`_` discards an output)."""
+
+    name: str
+    span: Span
+
+
+class Binding(NamedTuple):
+    """`name = chain`, or `a, b, c = chain` unpacking a layer's several outputs."""
+
+    targets: tuple[Target, ...]
+    chain: Chain
+    span: Span
+
+
+class Outputs(NamedTuple):
+    """`output a, b`: the model's outputs, in order."""
+
+    names: tuple[Target, ...]
+    span: Span
+
+
+Statement = Union[Binding, Chain, Outputs]
+
+
 class ModelDef(NamedTuple):
+    """A model: one chain (the sequential form, `statements` empty), or the functional form's statements in order
+    (then `chain` is the last chain written, for locating the model)."""
+
     name: str
     name_span: Span
     chain: Chain
     assertions: tuple[Assertion, ...]
     span: Span
+    statements: tuple[Statement, ...] = ()
+
+    @property
+    def functional(self) -> bool:
+        return bool(self.statements)
 
 
 class Module(NamedTuple):

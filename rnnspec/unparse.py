@@ -15,6 +15,8 @@ def spec_text(report: ModelReport, fill: bool = False) -> str:
     """A spec that re-creates this model exactly (same layers, arguments, names and weights), written from
     the resolved arguments: `model NAME:` then one layer or repeat per line (a repeat stays a repeat, so the text
     stays as short as the spec); only the arguments that differ from their default, or with `fill` every one."""
+    if report.network is not None:
+        return _functional_text(report, fill)
     parts = []
     graph = report.graph
     if report.input is not None and (graph is None or graph.input is not None):
@@ -82,3 +84,88 @@ def _value(value: Any, fill: bool = False) -> str:
     if isinstance(value, tuple):
         return "(" + ", ".join(_value(v) for v in value) + ("," if len(value) == 1 else "") + ")"
     raise ValueError(f"cannot write {value!r} in a spec")
+
+
+def _functional_text(report: ModelReport, fill: bool) -> str:
+    """A functional model as statements. A tensor keeps the name the spec bound it to; an unnamed one that feeds
+    exactly one later call continues that call's chain; any other is named `t<call>`. A bound (shared) layer is
+    bound just before its first use, so layers are made, and named, in the order they were; outputs are listed."""
+    from rnnspec.functional import Ref
+
+    network = report.network
+    graph = network.graph
+    uses: dict[Any, int] = {}
+    positional: set[Any] = set()
+    for call in graph.calls:
+        positional.update(call.inputs)
+        for ref in (*call.inputs, *call.states, *([call.mask] if call.mask is not None else [])):
+            uses[ref] = uses.get(ref, 0) + 1
+    for ref in graph.outputs:
+        uses[ref] = uses.get(ref, 0) + 2  # an output is listed by name
+    taken = set(graph.tensor_names.values()) | set(graph.layer_bindings.values())
+    names: dict[Any, str] = dict(graph.tensor_names)
+
+    def name_of(ref: Any) -> str:
+        if ref not in names:
+            name = f"t{ref.call}" + (f"_{ref.index}" if ref.index else "")
+            while name in taken:
+                name += "_"
+            taken.add(name)
+            names[ref] = name
+        return names[ref]
+
+    def inlined(ref: Any) -> bool:
+        return (ref not in graph.tensor_names and uses.get(ref) == 1 and ref in positional
+                and len(network.tensors[ref.call]) == 1 and ref.call not in graph.inputs or
+                ref.call in graph.inputs and ref not in graph.tensor_names and uses.get(ref) == 1)
+
+    lines: list[str] = []
+    pending: dict[int, str] = {}  # call -> its expression, waiting for the call that continues it
+    bound_made: set[int] = set()
+    for index, call in enumerate(graph.calls):
+        node = graph.layers[call.layer]
+        if not call.inputs:
+            expression = "Input(" + ", ".join(_input_args(node)) + ")"
+        else:
+            sources = [pending.pop(ref.call) if inlined(ref) and ref.call in pending else name_of(ref)
+                       for ref in call.inputs]
+            start = f"({', '.join(sources)})" if call.several else sources[0]
+            expression = f"{start} > {_call_text(node, call, graph, name_of, fill)}"
+            if call.layer in graph.layer_bindings and call.layer not in bound_made:
+                bound_made.add(call.layer)
+                lines.append(f"{graph.layer_bindings[call.layer]} = {_layer(node, fill)}")
+        outputs = [(index, i) for i in range(len(network.tensors[index]))]
+        refs = [Ref(*o) for o in outputs]
+        if len(refs) == 1 and inlined(refs[0]):
+            pending[index] = expression
+            continue
+        targets = [name_of(ref) if uses.get(ref) or ref in graph.tensor_names else "_" for ref in refs]
+        lines.append(f"{', '.join(targets)} = {expression}" if any(t != "_" for t in targets) else expression)
+    lines.append("output " + ", ".join(name_of(ref) for ref in graph.outputs))
+    return f"model {report.name}:\n" + "".join(f"    {line}\n" for line in lines)
+
+
+def _input_args(node: LayerNode) -> list[str]:
+    args = [_value(d) for d in node.args.shape]
+    if node.args.dtype != "float32":
+        args.append(f"dtype={node.args.dtype}")
+    if node.args.batch_size is not None:
+        args.append(f"batch_size={node.args.batch_size}")
+    return args
+
+
+def _call_text(node: LayerNode, call: Any, graph: Any, name_of: Any, fill: bool) -> str:
+    """A layer as called: its own text (or its bound name) with the call's tensor arguments."""
+    extra = []
+    if call.states:
+        states = [name_of(ref) for ref in call.states]
+        extra.append(f"initial_state=({', '.join(states)}{',' if len(states) == 1 else ''})")
+    if call.mask is not None:
+        extra.append(f"mask={name_of(call.mask)}")
+    if call.layer in graph.layer_bindings:
+        name = graph.layer_bindings[call.layer]
+        return f"{name}({', '.join(extra)})" if extra else name
+    text = _layer(node, fill)
+    if not extra:
+        return text
+    return text[:-1] + (", " if text[-2] != "(" else "") + ", ".join(extra) + ")"

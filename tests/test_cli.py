@@ -26,7 +26,7 @@ def test_check_bundled_specs_pass() -> None:
     result = run("check", str(SPECS))
     assert result.exit_code == 0, result.output
     assert "ok stacked  output (None, 32)  328,320 params" in result.output
-    assert result.output.count(": ok ") == 12
+    assert result.output.count(": ok ") == 18
 
 
 def test_check_expression_reports_output_and_params() -> None:
@@ -99,7 +99,7 @@ def test_json_format_has_schema_rows_and_error_spans() -> None:
     result = run("check", "--format", "json", "-e", STACKED, "-e", "Input(5, 3) > LSTM(0)")
     assert result.exit_code == 1
     data = json.loads(result.output)
-    assert data["schema_version"] == 1 and data["ok"] is False
+    assert data["schema_version"] == 2 and data["ok"] is False
     good, bad = data["sources"]
     model = good["models"][0]
     assert model["status"] == "ok" and model["total_params"] == 328_320
@@ -155,7 +155,7 @@ def _entry_point() -> str:
 def test_installed_entry_point_checks_specs() -> None:
     proc = subprocess.run([_entry_point(), "check", "specs"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "12 ok, 0 error(s)" in proc.stdout
+    assert "18 ok, 0 error(s)" in proc.stdout
 
 
 def test_check_path_never_imports_tensorflow_keras_or_numpy() -> None:

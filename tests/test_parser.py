@@ -429,7 +429,7 @@ def test_the_syntax_tree_is_frozen() -> None:
      "the '(' at line 1, column 24 is not closed"),
     ("model a: LSTM(3\nmodel b: LSTM(2)", "E101", 2, 1, "found 'model'", "the '(' at line 1, column 14 is not closed"),
     ("Embedding(10, 4)\n> (LSTM(3, seq) > Dropout(0.1)\n> Dense(2)", "E101", 3, 11,
-     "expected '>' and another layer, or ')', found the end of the spec", "the '(' at line 2, column 3 is not closed"),
+     "expected '>' and another layer, ',' or ')', found the end of the spec", "the '(' at line 2, column 3 is not closed"),
     ("Bidirectional(LSTM(3 > Dense(2))", "E101", 1, 22, "expected ',' or ')', found '>'",
      "the '(' at line 1, column 19 is not closed"),
     ("LSTM(3) expect shape (None, 3", "E101", 1, 30, "expected ',' or ')'", "line 1, column 22"),

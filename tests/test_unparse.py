@@ -72,5 +72,6 @@ def test_check_fill_of_a_long_repeat_stays_short_and_checks() -> None:
     result = CliRunner().invoke(main, ["check", "--fill", "-e", REPEATS[0]])
     assert result.exit_code == 0
     text = result.output[result.output.index("model model:"):]
-    assert "return_sequences=true, go_backwards=false" in text and ") x9999" in text and len(text) < 1000
+    assert "return_sequences=true, return_state=false, go_backwards=false" in text and ") x9999" in text \
+        and len(text) < 1000
     assert rnnspec.select(text.split("\n\n")[0]).layer_count == 9999

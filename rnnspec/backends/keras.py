@@ -32,8 +32,11 @@ def keras_layer(node: LayerNode, name: str | None = None) -> Any:
 
 
 def build(report: ModelReport) -> Any:
-    """A built Keras model for a checked report (its input, then one Keras layer per row)."""
+    """A built Keras model for a checked report (its input, then one Keras layer per row); a functional model
+    becomes a functional `keras.Model`."""
     keras = _keras()
+    if report.network is not None:
+        return build_functional(report)
     assert report.input is not None, "build() takes a report that checked without errors"
     inputs = keras.Input(shape=report.input.shape[1:], batch_size=report.input.shape[0], dtype=report.input.dtype)
     layers = [keras_layer(row.node, row.name) for row in report.rows]
@@ -41,3 +44,50 @@ def build(report: ModelReport) -> Any:
         return keras.Sequential([inputs, *layers], name=report.name)
     except Exception as err:  # Keras refusing a model rnnspec accepted is a bug worth a clear report
         raise RnnspecError("E501", f"Keras could not build model '{report.name}': {err}", report.span) from None
+
+
+def build_functional(report: ModelReport) -> Any:
+    """Every layer made once, in the order the spec makes them (a shared layer is one Keras layer), then called as
+    the spec's calls say: `layer(x, initial_state=[...], mask=m)`, a merge on a list."""
+    keras = _keras()
+    network = report.network
+    graph = network.graph
+    made: dict[int, Any] = {}
+    tensors: dict[int, list[Any]] = {}
+    for index, call in enumerate(graph.calls):  # every call, as written: a shared layer's node indices count them all
+        node = graph.layers[call.layer]
+        name = network.names[call.layer]
+        if not call.inputs:
+            x = keras.Input(shape=node.args.shape, batch_size=node.args.batch_size, dtype=node.args.dtype, name=name)
+            tensors[index] = [x]
+            continue
+        layer = made.get(call.layer)
+        if layer is None:
+            layer = made[call.layer] = keras_layer(node, name)
+            _count_name(node.type_name)
+        inputs = [tensors[ref.call][ref.index] for ref in call.inputs]
+        kwargs: dict[str, Any] = {}
+        if call.states:
+            kwargs["initial_state"] = [tensors[ref.call][ref.index] for ref in call.states]
+        if call.mask is not None:
+            kwargs["mask"] = tensors[call.mask.call][call.mask.index]
+        out = layer(inputs if call.several else inputs[0], **kwargs)
+        tensors[index] = list(out) if isinstance(out, (list, tuple)) else [out]
+    inputs = [tensors[index][0] for index in network.input_rows]
+    outputs = [tensors[ref.call][ref.index] for ref in network.outputs]
+    try:
+        return keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs[0] if len(outputs) == 1 else outputs,
+                           name=report.name)
+    except Exception as err:  # Keras refusing a model rnnspec accepted is a bug worth a clear report
+        raise RnnspecError("E501", f"Keras could not build model '{report.name}': {err}", report.span) from None
+
+
+def _count_name(type_name: str) -> None:
+    """Count a layer made with a name as Keras counts one it names itself: the operations Keras adds for masks
+    are named by the same counters, and a Concatenate of masked tensors adds one called `concatenate`, which
+    would otherwise take the name of a Concatenate layer and make Keras refuse the model (names must be unique)."""
+    try:
+        from keras.src.utils.naming import auto_name
+    except ImportError:  # a Keras without it names its operations some other way
+        return
+    auto_name(type_name)

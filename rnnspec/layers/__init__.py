@@ -1,5 +1,5 @@
 """The layer registry: importing this package registers every family."""
-from rnnspec.layers import conv, core, normalization, recurrent, wrappers  # noqa: F401
+from rnnspec.layers import conv, core, merge, normalization, recurrent, wrappers  # noqa: F401
 from rnnspec.layers.base import LayerNode, LayerType, Tensor, Weight, lookup, registry
 
 __all__ = ["LayerNode", "LayerType", "Tensor", "Weight", "lookup", "registry"]

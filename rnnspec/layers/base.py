@@ -392,6 +392,28 @@ class LayerType:
     def output_dtype(self, a: Args, x: Tensor) -> str:
         return "float32"
 
+    # ---- the functional form (several tensors in or out); a chain uses only `output` and `weights`
+
+    takes_several: ClassVar[bool] = False  # a merge: called on a tuple of at least two tensors, `(a, b) > Add`
+    call_arguments: ClassVar[tuple[str, ...]] = ()  # tensors its call takes by name: `initial_state=`, `mask=`
+
+    def outputs(self, a: Args, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+        """The output tensors of one call on `inputs` (one tensor unless `takes_several`). Several outputs come
+        from `return_state` (the output, then the states); a ShapeError refuses inputs that do not fit."""
+        return (self.output(a, inputs[0]),)
+
+    def output_names(self, a: Args) -> tuple[str, ...]:
+        """What each output of `outputs` is, for errors that tell how to unpack them (`output`, `h`, `c`)."""
+        return ("output",)
+
+    def state_shapes(self, a: Args, x: Tensor) -> tuple[Shape, ...] | None:
+        """The shapes `initial_state=` must give, in order, for a call on `x`; None where the layer takes none."""
+        return None
+
+    def call_weights(self, a: Args, inputs: tuple[Tensor, ...]) -> list[Weight]:
+        """The weights a first call on `inputs` builds (a shared layer's later calls must fit them)."""
+        return self.weights(a, inputs[0].shape)
+
     def output_shape(self, a: Args, shape: Shape) -> Shape:
         return shape
 

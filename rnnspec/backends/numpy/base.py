@@ -59,6 +59,14 @@ class Kernel:
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
         return x, mask
 
+    def call(self, inputs: list[Array], masks: list[Mask], initial_state: list[Array] | None = None
+             ) -> tuple[list[Array], list[Mask]]:
+        """One call in a functional model: its input tensors (several for a merge) with their masks, and the
+        `initial_state` arrays where the spec gives them; returns every output (the output, then the states with
+        `return_state`) with its mask, as Keras's `compute_mask` gives them. A chain calls `forward`."""
+        y, mask = self.forward(inputs[0], masks[0])
+        return [y], [mask]
+
     def lacks_steps(self, input_shape: tuple[int, ...]) -> bool:
         """Whether this input has no step for a layer that loops or reduces over the steps (Keras fails there)."""
         return False

@@ -14,10 +14,11 @@ import numpy as np
 
 from rnnspec.errors import RnnspecError
 from rnnspec.infer import ModelReport, require_allocatable, require_buildable
-from rnnspec.layers.base import Weight
+from rnnspec.layers.base import Tensor, Weight
 from rnnspec.shape import format_shape
 
 from rnnspec.backends.numpy.base import Array, Kernel, Mask, blas_threads, kernels, make_kernel
+from rnnspec.backends.numpy.network import network_plan, run_network
 
 Layers = tuple[Kernel, ...]
 CHECKED_SHAPES = 64  # input shapes whose checks a model remembers (predict's slices repeat a few shapes)
@@ -136,8 +137,19 @@ class NumpyModel:
 
     # ------------------------------------------------------------ inference
 
-    def __call__(self, x: object, mask: Mask = None) -> Array:
+    def __call__(self, x: object, mask: Mask = None) -> Array | list[Array]:
+        """The model on a batch. A functional model takes one array per input (a list in the model's order, or a
+        dict by input name) and gives one per output (a list where there are several), as Keras does."""
         layers = self.layers  # this call's weights, whatever set_weights does meanwhile
+        network = self.report.network
+        if network is not None:
+            if mask is not None:
+                raise RnnspecError("E501", f"model '{self.name}' is functional: a mask is one of its inputs",
+                                   hint="declare it in the spec, as in m = Input(20, dtype=bool), and pass mask=m")
+            arrays = self._inputs(x)
+            outputs, largest = self._network_plan(layers, arrays)
+            with blas_threads(largest):
+                return _one_or_list(run_network(layers, network, arrays))
         array = self._input(x)
         mask = self._mask(mask, array)
         with blas_threads(self._plan(layers, array.shape).largest_product):
@@ -148,6 +160,8 @@ class NumpyModel:
             raise RnnspecError("E501", f"batch_size must be a whole number of at least 1, found {batch_size!r}",
                                hint="predict(x, batch_size=32) runs x in slices of 32 rows")
         layers = self.layers
+        if self.report.network is not None:
+            return self._predict_network(layers, x, batch_size)
         array = self._input(x)
         plan = self._plan(layers, array[:batch_size].shape)
         whole = (len(array), *plan.output_shape[1:])
@@ -160,25 +174,81 @@ class NumpyModel:
             return np.concatenate([run_layers(layers, array[i:i + batch_size], None)
                                    for i in range(0, len(array), batch_size)])
 
-    def _input(self, x: object) -> Array:
-        spec = self.report.input
+    def _predict_network(self, layers: Layers, x: object, batch_size: int) -> Array | list[Array]:
+        network = self.report.network
+        arrays = self._inputs(x)
+        rows = len(arrays[0])
+        if any(len(a) != rows for a in arrays):
+            raise RnnspecError("E501", f"model '{self.name}' was given inputs of {sorted({len(a) for a in arrays})} "
+                               "rows; every input needs the same number", hint="one row per sample in every input")
+        shapes, largest = self._network_plan(layers, [a[:batch_size] for a in arrays])
+        for shape in shapes:
+            whole = (rows, *shape[1:])
+            require_allocatable(math.prod(whole) * self.dtype.itemsize,  # type: ignore[arg-type]
+                                f"the output of model '{self.name}' {format_shape(whole)}", self.report.span,
+                                "predict fewer rows at a time")
+        with blas_threads(largest):
+            parts = [run_network(layers, network, [a[i:i + batch_size] for a in arrays])
+                     for i in range(0, rows, batch_size)]
+        return _one_or_list([np.concatenate(outputs) if len(outputs) > 1 else outputs[0]
+                             for outputs in zip(*parts)])
+
+    def _inputs(self, x: object) -> list[Array]:
+        """One array per input of a functional model: a list or tuple in the model's order, a dict by input name,
+        or one array for a model of one input."""
+        specs = self.report.inputs
+        names = [name for name, _ in specs]
+        if isinstance(x, dict):
+            missing = [n for n in names if n not in x]
+            extra = [str(k) for k in x if k not in names]
+            if missing or extra:
+                raise RnnspecError("E501", f"model '{self.name}' takes the inputs {', '.join(names)}; "
+                                   + (f"missing: {', '.join(missing)}" if missing else f"unknown: {', '.join(extra)}"))
+            given = [x[n] for n in names]
+        elif isinstance(x, (list, tuple)) and len(specs) > 1:
+            given = list(x)
+        elif len(specs) == 1:
+            given = [x]
+        else:
+            raise RnnspecError("E501", f"model '{self.name}' takes {len(specs)} inputs ({', '.join(names)})",
+                               hint="give a list of arrays in that order, or a dict by name")
+        if len(given) != len(specs):
+            raise RnnspecError("E501", f"model '{self.name}' takes {len(specs)} inputs ({', '.join(names)}), "
+                               f"found {len(given)}", hint="give one array per input, in that order")
+        return [self._input(array, spec, name) for array, (name, spec) in zip(given, specs)]
+
+    def _network_plan(self, layers: Layers, arrays: list[Array]) -> tuple[list[tuple[int, ...]], int]:
+        shapes = tuple(a.shape for a in arrays)
+        known = self._plans.get(shapes)  # type: ignore[call-overload]
+        if known is not None:
+            return known  # type: ignore[return-value]
+        plan = network_plan(layers, self.report.network, list(shapes), [spec.dtype for _, spec in self.report.inputs],
+                            self.dtype.itemsize)
+        if len(self._plans) >= CHECKED_SHAPES:
+            self._plans.clear()
+        self._plans[shapes] = plan  # type: ignore[index]
+        return plan
+
+    def _input(self, x: object, spec: Tensor | None = None, name: str | None = None) -> Array:
+        spec = spec or self.report.input
         assert spec is not None
+        who = f"model '{self.name}'" if name is None else f"input '{name}' of model '{self.name}'"
         try:
             array = np.asarray(x)
         except ValueError as err:  # ragged nested lists
-            raise RnnspecError("E501", f"model '{self.name}' takes an array of numbers; {err}") from None
+            raise RnnspecError("E501", f"{who} takes an array of numbers; {err}") from None
         integer_input = spec.dtype.startswith(("int", "uint"))
         if array.dtype.kind not in ("iu" if integer_input else "biuf"):
-            raise RnnspecError("E501", f"model '{self.name}' takes {'integer ids' if integer_input else 'numbers'}, "
+            raise RnnspecError("E501", f"{who} takes {'integer ids' if integer_input else 'numbers'}, "
                                f"found {array.dtype} values")
         expected = spec.shape
         if array.ndim != len(expected) or any(e is not None and e != d for e, d in zip(expected[1:], array.shape[1:])):
             dims = ["None" if d is None else str(d) for d in expected]
-            raise RnnspecError("E501", f"model '{self.name}' takes inputs of shape ({', '.join(dims)}), "
+            raise RnnspecError("E501", f"{who} takes inputs of shape ({', '.join(dims)}), "
                                f"found {array.shape}",
                                hint=f"arrays are batch first: ({', '.join(['batch', *dims[1:]])})")
         if not len(array):
-            raise RnnspecError("E501", f"model '{self.name}' was given an empty batch {array.shape}",
+            raise RnnspecError("E501", f"{who} was given an empty batch {array.shape}",
                                hint="give at least one row (Keras's predict fails on an empty batch too)")
         if integer_input:
             return self._ids(array, np.dtype(spec.dtype))
@@ -251,6 +321,10 @@ def run_layers(layers: Sequence[Kernel], x: Array, mask: Mask) -> Array:
     for layer in layers:
         x, mask = layer.forward(x, mask)
     return x
+
+
+def _one_or_list(outputs: list[Array]) -> Array | list[Array]:
+    return outputs[0] if len(outputs) == 1 else outputs
 
 
 def _first_difference(specs: list[tuple[str, Weight]], names: list[str], arrays: Sequence[Array]) -> str:

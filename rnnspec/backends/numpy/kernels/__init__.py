@@ -4,3 +4,4 @@ from rnnspec.backends.numpy.kernels import core  # noqa: F401
 from rnnspec.backends.numpy.kernels import conv  # noqa: F401
 from rnnspec.backends.numpy.kernels import normalization  # noqa: F401
 from rnnspec.backends.numpy.kernels import wrappers  # noqa: F401
+from rnnspec.backends.numpy.kernels import merge  # noqa: F401

@@ -98,9 +98,9 @@ class ActivationKernel(Kernel):
 
 
 class Identity(Kernel):
-    """Dropout and SpatialDropout1D at inference: the input and its mask, unchanged."""
+    """Dropout and SpatialDropout1D at inference, and an Input in a functional model: the input and its mask."""
 
-    layer_types = ("Dropout", "SpatialDropout1D")
+    layer_types = ("Dropout", "SpatialDropout1D", "Input")
 
 
 class Masking(Kernel):

@@ -321,6 +321,113 @@ def test_rnnspec_infers_what_keras_builds(spec: str, build: Build) -> None:
     assert_parity(spec, build)
 
 
+# ---------------------------------------------------------------- functional models
+
+FunctionalBuild = Callable[[ModuleType, ModuleType], tuple[list[Any], list[Any]]]
+
+
+def fcase(spec: str, build: FunctionalBuild) -> Any:
+    return pytest.param(spec, build, id=spec.replace("\n", "; "))
+
+
+def keras_outputs(layer: Any) -> list[tuple[Any, ...]]:
+    """The output shapes of a layer's last call, as Keras's summary shows them (a shared layer has several)."""
+    tensors = layer._inbound_nodes[-1].output_tensors
+    return [tuple(t.shape) for t in tensors]
+
+
+def assert_functional_parity(spec: str, build: FunctionalBuild) -> None:
+    """rnnspec's report for a functional `spec` equals, layer by layer, the `keras.Model(inputs, outputs)` that
+    `build(keras, keras.layers)` writes directly."""
+    import keras
+
+    report = rnnspec.select(spec)
+    inputs, outputs = build(keras, keras.layers)
+    model = keras.Model(inputs, outputs)
+    assert [(t.shape, t.dtype) for _, t in report.inputs] == [(tuple(x.shape), x.dtype) for x in model.inputs]
+    assert [row.type for row in report.rows] == [type(layer).__name__ for layer in model.layers]
+    for row, layer in zip(report.rows, model.layers):
+        where = f"{spec}: row '{row.name}' ({row.type})"
+        assert list(row.outputs) == keras_outputs(layer), where
+        assert [(w.name, w.shape, w.trainable) for w in row.weights] == keras_weights(layer), where
+        assert row.trainable == count(layer.trainable_weights), where
+        assert row.non_trainable == count(layer.non_trainable_weights), where
+    assert [t.shape for t in report.outputs] == [tuple(t.shape) for t in model.outputs]
+    assert report.total == model.count_params()
+
+
+FUNCTIONAL_CASES = [
+    *(fcase(f"a = Input(5, 4)\nb = Input(5, 4)\n(a, b) > {merge}",
+            lambda K, L, merge=merge: _two(K, lambda x, y: getattr(L, merge)()([x, y])))
+      for merge in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot(axes=2)")
+      if "(" not in merge),
+    fcase("a = Input(5, 4)\nb = Input(5, 4)\n(a, b) > Concatenate(axis=1)",
+          lambda K, L: _two(K, lambda x, y: L.Concatenate(axis=1)([x, y]))),
+    fcase("a = Input(5, 4)\nb = Input(5, 4)\n(a, b) > Dot(axes=2)",
+          lambda K, L: _two(K, lambda x, y: L.Dot(axes=2)([x, y]))),
+    fcase("a = Input(5, 4)\nb = Input(5, 4)\n(a, b) > Dot(axes=(1, 1), normalize=true)",
+          lambda K, L: _two(K, lambda x, y: L.Dot(axes=(1, 1), normalize=True)([x, y]))),
+    fcase("a = Input(5)\nb = Input(1)\nc = Input(5)\n(a, b, c) > Add > Dense(2)",
+          lambda K, L: _three(K, L)),
+    *(fcase(f"x = Input(5, 3)\ny, *s = x > {kind}(4, seq, state)".replace(", *s", ", " + ", ".join(
+        f"s{i}" for i in range(2 if kind == "LSTM" else 1))) + "\noutput y, " + ", ".join(
+        f"s{i}" for i in range(2 if kind == "LSTM" else 1)),
+        lambda K, L, kind=kind: _states(K, getattr(L, kind)(4, return_sequences=True, return_state=True)))
+      for kind in ("SimpleRNN", "LSTM", "GRU")),
+    fcase("x = Input(5, 3)\no, fh, fc, bh, bc = x > Bidirectional(LSTM(4, state))\noutput o, fh, bc",
+          lambda K, L: _bidirectional_states(K, L)),
+    fcase("x = Input(5, 3)\nh = Input(4)\nc = Input(4)\nx > LSTM(4, initial_state=(h, c)) > Dense(1)",
+          lambda K, L: _initial_state(K, L)),
+    fcase("x = Input(5, 3)\nm = Input(5, dtype=bool)\nx > GRU(4, seq, mask=m) > GRU(2)",
+          lambda K, L: _mask_input(K, L)),
+    fcase("a = Input(None, 3)\nb = Input(None, 3)\nshared = GRU(4)\n(a > shared, b > shared) > Subtract > Dense(1)",
+          lambda K, L: _shared(K, L)),
+]
+
+
+def _two(K: ModuleType, merge: Callable[[Any, Any], Any]) -> tuple[list[Any], list[Any]]:
+    a, b = K.Input((5, 4)), K.Input((5, 4))
+    return [a, b], [merge(a, b)]
+
+
+def _three(K: ModuleType, L: ModuleType) -> tuple[list[Any], list[Any]]:
+    a, b, c = K.Input((5,)), K.Input((1,)), K.Input((5,))
+    return [a, b, c], [L.Dense(2)(L.Add()([a, b, c]))]
+
+
+def _states(K: ModuleType, layer: Any) -> tuple[list[Any], list[Any]]:
+    x = K.Input((5, 3))
+    return [x], list(layer(x))
+
+
+def _bidirectional_states(K: ModuleType, L: ModuleType) -> tuple[list[Any], list[Any]]:
+    x = K.Input((5, 3))
+    o, fh, fc, bh, bc = L.Bidirectional(L.LSTM(4, return_state=True))(x)
+    return [x], [o, fh, bc]
+
+
+def _initial_state(K: ModuleType, L: ModuleType) -> tuple[list[Any], list[Any]]:
+    x, h, c = K.Input((5, 3)), K.Input((4,)), K.Input((4,))
+    return [x, h, c], [L.Dense(1)(L.LSTM(4)(x, initial_state=[h, c]))]
+
+
+def _mask_input(K: ModuleType, L: ModuleType) -> tuple[list[Any], list[Any]]:
+    x, m = K.Input((5, 3)), K.Input((5,), dtype="bool")
+    return [x, m], [L.GRU(2)(L.GRU(4, return_sequences=True)(x, mask=m))]
+
+
+def _shared(K: ModuleType, L: ModuleType) -> tuple[list[Any], list[Any]]:
+    a, b = K.Input((None, 3)), K.Input((None, 3))
+    shared = L.GRU(4)
+    return [a, b], [L.Dense(1)(L.Subtract()([shared(a), shared(b)]))]
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize(("spec", "build"), FUNCTIONAL_CASES)
+def test_rnnspec_infers_what_keras_builds_for_functional_models(spec: str, build: FunctionalBuild) -> None:
+    assert_functional_parity(spec, build)
+
+
 # ---------------------------------------------------------------- the table covers every layer and argument
 
 
@@ -335,7 +442,7 @@ def test_the_cases_cover_every_layer_and_every_argument() -> None:
     """Each (layer, argument) is set to something other than its default by at least one case."""
     covered: set[tuple[str, str]] = set()
     inputs = []
-    for param in CASES:
+    for param in [*CASES, *FUNCTIONAL_CASES]:
         spec = param.values[0]
         report = rnnspec.select(spec)
         inputs.append(report.input)

@@ -260,6 +260,11 @@ class _Lowering:
                                "bind the tensor before it to a name and list it in the tuple: (x, y) > Add")
         count = 1
         if stage.repeat is not None:
+            if stage.repeat.span.line > element.span.end_line:
+                raise RnnspecError(
+                    "E207", f"'{self.source_word(stage)}' at the start of a line repeats the layer above it",
+                    stage.repeat.span, "in a functional model, write a repeat on its layer's line (Dense(4) x3); "
+                    "a name that starts a chain must not look like a repeat: rename it")
             count = stage.repeat.count
             if count < 1:
                 raise RnnspecError("E207", f"a repeat count must be at least 1, found x{count}", stage.repeat.span,
@@ -279,6 +284,10 @@ class _Lowering:
                 flow = self.apply(element, flow)
         self.note(stage, flow)
         return flow
+
+    @staticmethod
+    def source_word(stage: Stage) -> str:
+        return f"x{stage.repeat.count}" if stage.repeat is not None else ""
 
     def apply(self, call: Call, flow: Flow) -> Flow:
         """`flow > call`: a layer of the registry (new), or a bound layer (shared), called on the flow."""

@@ -2,7 +2,7 @@
 
 Lark's generic contextual lexer costs more than the parse itself on one-line specs. This one compiles the
 grammar's terminal patterns into two master regexes and adds the one piece of context the language needs:
-right after a layer (or any value), `x3` is a repeat and `model`/`expect`/`output` are keywords; elsewhere they are names
+right after a layer (or any value), `x3` is a repeat unless a binding follows (`x3 = ...`) and `model`/`expect`/`output` are keywords; elsewhere they are names
 (`xLSTM(...)`, `activation=x3`). At the start of the input keywords are recognised but `x3` is a name: a file
 starts with `model` or a layer, never with a repeat.
 """
@@ -27,6 +27,10 @@ _REGEX_ORDER = ("FLOAT", "INT", "STRING", "NAME")
 # `output` is a keyword only where names follow on its line (`output probs, state`): elsewhere it is a name, as
 # in `output = x > Dense(3)` or `output, h = ...`, the names Keras code gives its tensors most often.
 _NAMES_FOLLOW = re.compile(r"[ \t]+[A-Za-z_]")
+# `x1` right after a layer is a repeat, unless it is bound (`x1 = ...`, `x1, h = ...`): then it is a name, the
+# kind functional code gives its tensors most often. (On a line of its own and followed by `>`, it stays a repeat;
+# a functional model refuses that spelling as ambiguous, see rnnspec.functional.)
+_BINDS = re.compile(r"[ \t]*[=,]")
 MAX_NESTING = 100  # open brackets at once: deeper input is refused here, before anything recurses over it
 
 
@@ -92,6 +96,9 @@ class SpecLexer(Lexer):
             match = regex.match(text, pos, end)
             kind = match.lastgroup  # type: ignore[union-attr]
             start = match.start(kind) if kind else match.end()  # type: ignore[union-attr]
+            if kind == "REPEAT" and _BINDS.match(text, match.end(), end):
+                match = self.elsewhere.match(text, pos, end)  # a name such as `x1` that starts a statement
+                kind = match.lastgroup  # type: ignore[union-attr]
             if start != pos:  # skipped whitespace or comments: count their lines
                 newlines = text.count("\n", pos, start)
                 if newlines:

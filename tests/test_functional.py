@@ -70,6 +70,13 @@ def test_output_is_a_name_where_names_follow_it() -> None:
     assert report.output == (None, 1)
 
 
+def test_names_like_a_repeat_start_statements() -> None:
+    """`x1` right after a layer is a repeat; bound (`x1 = `, `x2, _ = `), it is a name."""
+    report = report_of("x0 = Input(3)\nx1 = x0 > Dense(4)\nx2, _ = x1 > RepeatVector(2) > GRU(2, state)\n"
+                       "out = x2 > Dense(3) x2")
+    assert [r.name for r in report.rows] == ["x0", "dense", "repeat_vector", "gru", "dense_1", "dense_2"]
+
+
 def test_a_chain_can_continue_from_a_fan_in_of_chains() -> None:
     report = report_of("a = Input(3)\nb = Input(3)\n(a > Dense(4), b > Dense(4)) > Concatenate > Dense(1)")
     assert report.output == (None, 1) and report.total == 16 + 16 + 9
@@ -116,6 +123,8 @@ def test_json_has_every_layer_with_its_inbound_tensors() -> None:
     ("a = Input(3)\nd = Dense(2)\nb = Input(4)\n(a > d, b > d) > Add", "E300", "shared layer 'dense' was built",
      "same features"),
     ("x = Input(3)\nx > x", "E212", "'x' is a tensor, not a layer", "start a chain"),
+    ("x0 = Input(3)\nx1 = x0 > Dense(4)\nx0 > Dense(2)\nx1 > Dense(1)", "E207",
+     "'x0' at the start of a line repeats the layer above it", "rename it"),
 ])
 def test_errors_of_the_functional_form(text: str, code: str, words: str, hint: str | None) -> None:
     error = errors_of(text)[0]

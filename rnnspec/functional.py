@@ -13,7 +13,7 @@ from typing import NamedTuple, Union
 
 from rnnspec.errors import RnnspecError, Span
 from rnnspec.graph import ModelAssertion, _assertion, resolve_call, shape_literal
-from rnnspec.layers.base import LayerNode, lookup, suggest
+from rnnspec.layers.base import LayerNode, suggest
 from rnnspec.shape import Shape
 from rnnspec.syntax import (
     Arg, Binding, Call, Chain, FanIn, Group, ModelDef, Outputs, Stage, Target, TupleLit, Value,
@@ -542,4 +542,4 @@ def bound_later(model: ModelDef) -> dict[str, Span]:
     return found
 
 
-__all__ = ["FunctionalGraph", "LayerCall", "Ref", "TensorNote", "lower_functional", "lookup"]
+__all__ = ["FunctionalGraph", "LayerCall", "Ref", "TensorNote", "lower_functional"]

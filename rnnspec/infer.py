@@ -229,6 +229,13 @@ class _Walk:
             out, weights = self.known[key]
         else:
             try:
+                several = node.kind.output_names(node.args)
+                if len(several) > 1:
+                    raise ShapeError(
+                        f"{node.type_name} with `state` has {len(several)} outputs ({', '.join(several)}), and a "
+                        "chain passes one tensor on", code="E214",
+                        hint=f"write the model in the functional form: {', '.join(several)} = x > "
+                        f"{node.type_name}(...), then go on from {several[0]} (docs/language.md)")
                 out = node.kind.output(node.args, x)
                 weights = tuple(node.kind.weights(node.args, x.shape))
             except ShapeError as err:

@@ -45,6 +45,12 @@ def test_every_functional_spec_checks_without_warnings() -> None:
         assert report.warnings == [], [str(w) for w in report.warnings]
 
 
+def test_a_chain_refuses_a_layer_of_several_outputs() -> None:
+    error = one_error("Input(5, 3) > LSTM(3, state) > Dense(2)")
+    assert error.code == "E214" and "LSTM with `state` has 3 outputs (output, h, c)" in error.message
+    assert error.hint is not None and "functional form" in error.hint
+
+
 def test_a_plain_chain_is_still_a_sequential_model() -> None:
     report = report_of("Embedding(10000, 32) > SimpleRNN(32)")
     assert report.functional is None and report.total == 322_080
@@ -275,6 +281,13 @@ SMALL = {  # the bundled specs at sizes that run in milliseconds; the same topol
         x = a > Embedding(5, 4, mask_zero)
         y = b > Embedding(5, 4, mask_zero)
         (x, y) > Concatenate > LSTM(3, seq) > SimpleRNN(2)""",
+    "pooling_masks": """
+        s = Input(6, dtype=int32)
+        m = Input(6, dtype=bool)
+        e = s > Embedding(7, 4, mask_zero) > BatchNormalization()
+        a = e > GlobalAveragePooling1D()
+        b = e > GlobalAveragePooling1D(mask=m)
+        (a, b) > Concatenate > Dense(2)""",
     "bidirectional_states": """
         x = Input(6, 3)
         o, fh, fc, bh, bc = x > Bidirectional(LSTM(4, state))

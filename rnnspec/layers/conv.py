@@ -136,3 +136,4 @@ class GlobalMaxPooling1D(GlobalPooling1D):
 
 class GlobalAveragePooling1D(GlobalPooling1D):
     name = "GlobalAveragePooling1D"
+    call_arguments = ("mask",)  # the average leaves out masked steps

@@ -37,6 +37,11 @@ def describe(kind: LayerType) -> str:
     flags = {alias: target for alias, (target, _) in kind.flags.items()}
     if flags:
         lines.append("    flags: " + ", ".join(f"{a} ({t}=true)" for a, t in flags.items()))
+    if kind.call_arguments:
+        lines.append("    called with (functional form, tensors by name): "
+                     + ", ".join(f"{name}=" for name in kind.call_arguments))
+    if kind.takes_several:
+        lines.append("    called on a tuple of tensors: (a, b) > " + kind.name)
     return "\n".join(lines)
 
 
@@ -56,7 +61,7 @@ def markdown() -> str:
            "Generated from the layer registry by `python -m rnnspec.layers.docs > docs/layers.md`; a test keeps",
            "this page in sync. Arguments have Keras's names and defaults; a boolean argument can be switched on",
            "by writing its name alone (`Embedding(1000, 16, mask_zero)`), and recurrent layers take the flags",
-           "`seq` (return_sequences) and `backwards` (go_backwards).", ""]
+           "`seq` (return_sequences), `state` (return_state) and `backwards` (go_backwards).", ""]
     for family in sorted({k.family for k in table.values()}):
         out += [f"## {family.capitalize()}", ""]
         for name in sorted(n for n, k in table.items() if k.family == family):

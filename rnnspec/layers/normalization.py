@@ -80,6 +80,7 @@ class BatchNormalization(Normalization):
     """Normalises with batch statistics while training and moving statistics (non-trainable) after."""
 
     name = "BatchNormalization"
+    call_arguments = ("mask",)  # Keras's call takes one (it only matters while training)
     params = (
         Param("axis", Int(), -1, positional=True),
         Param("momentum", Float(min=0.0, max=1.0), 0.99),

@@ -1,10 +1,11 @@
 """SimpleRNN, LSTM and GRU: Keras 3's recurrent layers over `(batch, timesteps, features)`."""
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar, Mapping
 
 from rnnspec.layers.base import (
-    TRAINABLE, Activation, Args, Bool, Float, Int, LayerType, Param, Weight, require_known_last, require_rank,
+    TRAINABLE, Activation, Args, Bool, Float, Int, LayerType, Param, Tensor, Weight, require_known_last,
+    require_rank,
 )
 from rnnspec.shape import Shape
 
@@ -16,13 +17,16 @@ class Recurrent(LayerType):
     """The shared time loop: shapes, flags and arguments common to every recurrent layer."""
 
     family = "recurrent"
-    flags = {"seq": ("return_sequences", True), "backwards": ("go_backwards", True)}
+    flags = {"seq": ("return_sequences", True), "state": ("return_state", True), "backwards": ("go_backwards", True)}
     gates: ClassVar[int] = 1  # how many unit-sized blocks the fused kernel holds
+    state_names: ClassVar[tuple[str, ...]] = ("h",)  # the states in Keras's order, each (batch, units)
+    call_arguments = ("initial_state", "mask")
     common: ClassVar[tuple[Param, ...]] = (
         Param("use_bias", Bool(), True),
         Param("dropout", RATE, 0.0, doc="input dropout (training only)"),
         Param("recurrent_dropout", RATE, 0.0, doc="state dropout (training only)"),
         Param("return_sequences", Bool(), False, doc="every step (flag: seq) or only the last"),
+        Param("return_state", Bool(), False, doc="the final states too, after the output (flag: state)"),
         Param("go_backwards", Bool(), False, doc="read the sequence in reverse (flag: backwards)"),
         Param("unroll", Bool(), False),
     )
@@ -32,6 +36,22 @@ class Recurrent(LayerType):
         require_known_last(self.name, shape)
         batch, steps, _ = shape
         return (batch, steps, a.units) if a.return_sequences else (batch, a.units)
+
+    def outputs(self, a: Args, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+        """Keras's `output, *states` with return_state: the states are (batch, units) whatever return_sequences."""
+        x = inputs[0]
+        out = self.output(a, x)
+        if not a.return_state:
+            return (out,)
+        state = Tensor((x.shape[0], a.units), out.dtype)
+        return (out, *(state for _ in self.state_names))
+
+    def output_names(self, a: Mapping[str, Any]) -> tuple[str, ...]:
+        """Reads `a` as a mapping: a caller asking for the state names passes `{**args, "return_state": True}`."""
+        return ("output", *self.state_names) if a.get("return_state") else ("output",)
+
+    def state_shapes(self, a: Args, x: Tensor) -> tuple[Shape, ...]:
+        return tuple((x.shape[0], a.units) for _ in self.state_names)
 
     def bias_shape(self, a: Args) -> tuple[int, ...]:
         return (self.gates * a.units,)
@@ -68,6 +88,7 @@ class LSTM(Recurrent):
 
     name = "LSTM"
     gates = 4
+    state_names = ("h", "c")
     params = signature(Param("unit_forget_bias", Bool(), True, doc="initialise the forget gate's bias to 1"),
                        gated=True)
 

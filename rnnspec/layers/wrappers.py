@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from rnnspec.errors import RnnspecError, Span
 from rnnspec.layers.base import (
-    Args, Choice, LayerArg, LayerNode, LayerType, Param, Tensor, Weight, is_none, require_rank,
+    Args, Choice, LayerArg, LayerNode, LayerType, Param, ShapeError, Tensor, Weight, is_none, require_rank,
 )
 from rnnspec.shape import Shape
 from rnnspec.syntax import Value
@@ -26,11 +26,26 @@ class OptionalLayer(LayerArg):
         return "None" if value is None else "layer"
 
 
+def returns_state(node: LayerNode) -> bool:
+    """Whether a layer returns its states (Bidirectional through the layer it wraps)."""
+    inner = node.args.get("layer")
+    return bool(node.args.get("return_state") or isinstance(inner, LayerNode) and returns_state(inner))
+
+
+def state_names(node: LayerNode) -> tuple[str, ...]:
+    """A recurrent layer's states (`h`, `c`), named as its outputs would be with return_state."""
+    return node.kind.output_names({**node.args, "return_state": True})[1:]  # type: ignore[arg-type]
+
+
 class Bidirectional(LayerType):
-    """Runs the layer forwards and a copy (or `backward_layer`) backwards, then merges the two outputs."""
+    """Runs the layer forwards and a copy (or `backward_layer`) backwards, then merges the two outputs.
+
+    With the layer's `return_state` (Keras has no argument of its own for it) the outputs are the merged output,
+    the forward layer's states, then the backward layer's; `initial_state=` takes them in that order too."""
 
     name = "Bidirectional"
     family = "wrapper"
+    call_arguments = ("initial_state", "mask")
     params = (
         Param("layer", LayerArg(families=("recurrent",), description="a recurrent layer"), positional=True),
         Param("merge_mode", Choice(choices=("concat", "sum", "ave", "mul")), "concat", positional=True),
@@ -40,10 +55,10 @@ class Bidirectional(LayerType):
     )
 
     def validate(self, a: Args, spans: Mapping[str, Span]) -> None:
-        """Keras's rules (the halves read in opposite directions and agree on return_sequences) plus two that Keras
-        lacks: equal units (Keras accepts others, then states the wrong concat width and crashes in sum, ave and
-        mul), and a forward layer that reads forwards (a swapped pair swaps the halves and, with seq, reverses
-        the steps)."""
+        """Keras's rules (the halves read in opposite directions and agree on return_sequences and return_state)
+        plus three that Keras lacks: equal units (Keras accepts others, then states the wrong concat width and
+        crashes in sum, ave and mul), as many states with return_state, and a forward layer that reads forwards
+        (a swapped pair swaps the halves and, with seq, reverses the steps)."""
         forward, backward = a.layer, a.backward_layer
         if backward is None:
             if forward.args.go_backwards:
@@ -73,6 +88,21 @@ class Bidirectional(LayerType):
                 f"({str(seq).lower()}), found {str(not seq).lower()} (Keras refuses it)",
                 backward.arg_spans.get("return_sequences") or whole,
                 "add `seq` to the backward layer" if seq else "remove `seq` from the backward layer")
+        state = forward.args.return_state
+        if backward.args.return_state != state:
+            raise RnnspecError(
+                "E203", f"the backward layer must match the forward layer's return_state "
+                f"({str(state).lower()}), found {str(not state).lower()} (Keras refuses it)",
+                backward.arg_spans.get("return_state") or whole,
+                "add `state` to the backward layer" if state else "remove `state` from the backward layer")
+        forward_states, backward_states = state_names(forward), state_names(backward)
+        if state and len(backward_states) != len(forward_states):  # a rule Keras lacks
+            raise RnnspecError(
+                "E203", f"with return_state the halves must have as many states: {forward.type_name} has "
+                f"{len(forward_states)} ({', '.join(forward_states)}), {backward.type_name} "
+                f"{len(backward_states)} ({', '.join(backward_states)})", whole,
+                f"give the backward layer the forward layer's type, {forward.type_name} (Keras builds it, but its "
+                "symbolic outputs list the forward layer's states twice, so the model fails at run time)")
         if backward.args.units != forward.args.units:
             raise RnnspecError(
                 "E203", f"the backward layer has {backward.args.units} units but the forward layer has "
@@ -80,6 +110,39 @@ class Bidirectional(LayerType):
                 backward.arg_spans.get("units") or whole,
                 f"give the backward layer {forward.args.units} units (Keras builds it, then states the wrong concat "
                 "width and fails at run time with sum, ave or mul)")
+
+    def outputs(self, a: Args, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+        out = self.output(a, inputs[0])
+        if not a.layer.args.return_state:
+            return (out,)
+        return (out, *(state for half in self.halves(a) for state in half.kind.outputs(half.args, inputs)[1:]))
+
+    def output_names(self, a: Mapping[str, Any]) -> tuple[str, ...]:
+        """An explicit `return_state` in `a` wins over the layer's, for a caller asking for the state names."""
+        state = a.get("return_state")
+        if not (a["layer"].args.return_state if state is None else state):
+            return ("output",)
+        forward, backward = self.halves(a)
+        return ("output", *(f"forward_{n}" for n in state_names(forward)),
+                *(f"backward_{n}" for n in state_names(backward)))
+
+    def state_shapes(self, a: Args, x: Tensor) -> tuple[Shape, ...]:
+        """The forward layer's states, then the backward layer's: Keras gives each half its half of the list, so
+        halves with different numbers of states (LSTM with GRU) can take none."""
+        forward, backward = self.halves(a)
+        fwd, bwd = (half.kind.state_shapes(half.args, x) for half in (forward, backward))
+        if len(fwd) != len(bwd):
+            raise ShapeError(
+                f"Bidirectional splits initial_state in half between its layers, but its {forward.type_name} takes "
+                f"{len(fwd)} state(s) and its {backward.type_name} {len(bwd)}: no list fits both",
+                hint="give both halves the same layer type, or drop initial_state", code="E303")
+        return (*fwd, *bwd)
+
+    @staticmethod
+    def halves(a: Mapping[str, Any]) -> tuple[LayerNode, LayerNode]:
+        """The forward layer and the backward one (the layer itself where no `backward_layer` is given: the copy
+        differs only in go_backwards, which no shape depends on)."""
+        return a["layer"], a.get("backward_layer") or a["layer"]
 
     def output_shape(self, a: Args, shape: Shape) -> Shape:
         inner = a.layer.kind.output_shape(a.layer.args, shape)
@@ -99,7 +162,17 @@ class TimeDistributed(LayerType):
 
     name = "TimeDistributed"
     family = "wrapper"
+    call_arguments = ("mask",)  # Keras's call takes one and hands it to the wrapped layer
     params = (Param("layer", LayerArg(), positional=True),)
+
+    def validate(self, a: Args, spans: Mapping[str, Span]) -> None:
+        """Keras's TimeDistributed reshapes one output: a layer returning its states fails when called."""
+        if returns_state(a.layer):
+            inner = a.layer.args.get("layer", a.layer)
+            raise RnnspecError(
+                "E203", f"TimeDistributed takes a layer with one output, but {a.layer.type_name} returns its states "
+                "too (Keras fails when it is called)", inner.arg_spans.get("return_state") or spans.get("layer"),
+                "remove `state` from the wrapped layer")
 
     def output(self, a: Args, x: Tensor) -> Tensor:
         step = self._step(x.shape)

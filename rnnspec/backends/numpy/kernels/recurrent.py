@@ -1,5 +1,6 @@
 """SimpleRNN, LSTM and GRU: the input projection of every step is computed before the loop, so the loop holds
-only `h @ U` and the gate arithmetic; Bidirectional runs a forward and a reversed copy."""
+only `h @ U` and the gate arithmetic; Bidirectional runs a forward and a reversed copy. A functional call may
+start from `initial_state` and return the final states (`return_state`)."""
 from __future__ import annotations
 
 import math
@@ -92,22 +93,52 @@ class Recurrent(Kernel):
         """What the fast loop needs to know about this batch size (see LSTM)."""
         return ""
 
-    def run_fast(self, x: Array, plan: str) -> Array:
-        """The unmasked loop over the buffers of `inputs`, h_t written into states[t + 1]."""
+    def run_fast(self, x: Array, plan: str, initial: list[Array] | None = None) -> tuple[Array, Array | None]:
+        """The unmasked loop over the buffers of `inputs`, h_t written into states[t + 1], from the batch-major
+        `initial` states where given; returns the states and the final cell (LSTM; None for the others),
+        feature-major."""
         raise NotImplementedError
 
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
+        if self.fast and mask is None:  # the chain's common case, a call shallower than `run`
+            if self.a.go_backwards:
+                x = x[:, ::-1]
+            return self.fast_output(x, self.fast_plan(x.shape[0]))[0], None
+        output, out_mask, _ = self.run(x, mask)
+        return output, out_mask
+
+    def call(self, inputs: list[Array], masks: list[Mask], initial_state: list[Array] | None = None
+             ) -> tuple[list[Array], list[Mask]]:
+        """Keras's `output, *states` with return_state; a state has no mask (RNN.compute_mask gives None)."""
+        want = bool(self.a.return_state)
+        if initial_state is None and not want:
+            return super().call(inputs, masks)  # the chain's path
+        output, out_mask, states = self.run(inputs[0], masks[0], initial_state, want)
+        if not want:
+            return [output], [out_mask]
+        return [output, *states], [out_mask, *(None for _ in states)]
+
+    def run(self, x: Array, mask: Mask, initial: list[Array] | None = None, want_states: bool = False
+            ) -> tuple[Array, Mask, list[Array]]:
+        """(output, its mask, the final states batch-major, or [] unless `want_states`), starting from `initial`
+        (batch-major, Keras's order) or zeros. With a mask, a state keeps its value over a masked step, so a
+        final state is that of the row's last real step (or `initial`, for a row without one)."""
         batch, steps, features = x.shape
         if self.a.go_backwards:
             x = x[:, ::-1]
         if self.fast and mask is None:
-            return self.fast_output(x, self.fast_plan(batch)), None
+            output, h, cell = self.fast_output(x, self.fast_plan(batch), initial)
+            if not want_states:
+                return output, None, []
+            finals = [h[-1]] if cell is None else [h[-1], cell]
+            return output, None, [np.array(s.T, order="C") for s in finals]  # copies: no output shares them
         projected = np.matmul(x.reshape(batch * steps, features), self.kernel).reshape(batch, steps, -1)
         if self.input_bias is not None:
             projected += self.input_bias
         sequence = np.empty((batch, steps, self.units), self.dtype) if self.a.return_sequences else None
         step_mask = None if mask is None else (mask[:, ::-1] if self.a.go_backwards else mask)
-        state = self.initial_state(batch)
+        state = self.initial_state(batch) if initial is None else [np.asarray(s, self.dtype) for s in initial]
+        # Keras: the output before the first real step is zeros even from a given initial_state
         output = np.zeros((batch, self.units), self.dtype)
         for t in range(steps):
             new_output, new_state = self.step(projected[:, t], state)
@@ -125,35 +156,39 @@ class Recurrent(Kernel):
                 output = np.where(keep, new_output, output)
             if sequence is not None:
                 sequence[:, t] = output
-        return (sequence, mask) if sequence is not None else (output, None)
+        finals = [np.array(s, self.dtype) for s in state] if want_states else []  # copies: no output shares them
+        return (sequence, mask, finals) if sequence is not None else (output, None, finals)
 
-    def fast_output(self, x: Array, plan: str) -> Array:
+    def fast_output(self, x: Array, plan: str, initial: list[Array] | None = None
+                    ) -> tuple[Array, Array, Array | None]:
+        """The output, with the loop's h of every step and its final cell (LSTM), feature-major, for the states."""
         with np.errstate(over="ignore"):  # exp(large) = inf in a fast loop gives the exact limits 0 and -1
-            states = self.run_fast(x, plan)
+            states, cell = self.run_fast(x, plan, initial)
         h = states[:, :self.units]
         if self.a.return_sequences:
-            return batch_major(h[1:])
-        return np.ascontiguousarray(h[-1].T)
+            return batch_major(h[1:]), h, cell
+        return np.ascontiguousarray(h[-1].T), h, cell
 
     def augmented(self) -> bool:
         """Whether the fast loop multiplies `[h; x_t; 1]` by `[U^T, W^T, b]` each step (see `inputs`)."""
         return self.input_shape[-1] < WIDE_INPUT * self.units
 
-    def inputs(self, x: Array, kernel: Array, bias: Array | None, wide: Array, recurrent_t: Array
-               ) -> tuple[Array, Array, Array | None]:
+    def inputs(self, x: Array, kernel: Array, bias: Array | None, wide: Array, recurrent_t: Array,
+               initial: list[Array] | None = None) -> tuple[Array, Array, Array | None]:
         """(states, weights, projection) of a fast loop. States are `(steps + 1, rows, batch)`; the loop writes
         h_t into the first `units` rows of states[t + 1], where the next step reads it and a returned sequence
         finds it. Where the input is narrow, the rows below h hold x_t and a 1, so that one product per step, by
         `wide`, also applies the kernel and bias: a NumPy call fewer per step, and no separate projection.
-        Otherwise the projection of all steps comes first, added each step."""
+        Otherwise the projection of all steps comes first, added each step. h_0 is `initial[0]` or zeros."""
         batch, steps, features = x.shape
         u = self.units
+        h0 = 0 if initial is None else np.asarray(initial[0]).T
         if not self.augmented():
             states = np.empty((steps + 1, u, batch), self.dtype)
-            states[0] = 0
+            states[0] = h0
             return states, recurrent_t, self.project(x, kernel, bias)
         states = np.empty((steps + 1, u + features + 1, batch), self.dtype)
-        states[0, :u] = 0
+        states[0, :u] = h0
         states[:steps, u:u + features] = x.transpose(1, 2, 0)
         states[steps, u:] = 0
         states[:, -1] = 1
@@ -204,11 +239,11 @@ class SimpleRNN(Recurrent):
     def fast_plan(self, batch: int) -> str:
         return "exp" if batch * self.units >= TANH_AS_EXP_FROM else "tanh"
 
-    def run_fast(self, x: Array, plan: str) -> Array:
+    def run_fast(self, x: Array, plan: str, initial: list[Array] | None = None) -> tuple[Array, Array | None]:
         batch, steps, _ = x.shape
         u = self.units
         kernel, bias, recurrent_t, wide = self.forms[plan]
-        states, weights, projected = self.inputs(x, kernel, bias, wide, recurrent_t)
+        states, weights, projected = self.inputs(x, kernel, bias, wide, recurrent_t, initial)
         matmul, add, tanh = np.matmul, np.add, np.tanh  # see LSTM.run_fast
         one, two = np.array(1, self.dtype), np.array(2, self.dtype)
         z = np.empty((u, batch), self.dtype)
@@ -221,7 +256,7 @@ class SimpleRNN(Recurrent):
                 tanh_of_scaled(z, states[t + 1, :u], one, two)
             else:
                 tanh(z, states[t + 1, :u])
-        return states
+        return states, None
 
 
 class LSTM(Recurrent):
@@ -269,14 +304,17 @@ class LSTM(Recurrent):
     def fast_plan(self, batch: int) -> str:
         return "tanh" if batch * 4 * self.units <= LSTM_TANH_FORM_UP_TO else "exp"
 
-    def run_fast(self, x: Array, plan: str) -> Array:
+    def run_fast(self, x: Array, plan: str, initial: list[Array] | None = None) -> tuple[Array, Array | None]:
         """One buffer holds the rows [o, i, f, g, c], so that `[i, f] * [g, c]` and a sum of its halves update
-        the cell in two calls."""
+        the cell in two calls. Every form keeps the true cell in c (only the weights are scaled), so a given
+        initial cell goes in as it is."""
         batch, steps, _ = x.shape
         u = self.units
         kernel, bias, recurrent_t, wide = self.forms[plan]
-        states, weights, projected = self.inputs(x, kernel, bias, wide, recurrent_t)
+        states, weights, projected = self.inputs(x, kernel, bias, wide, recurrent_t, initial)
         cells = np.zeros((5 * u, batch), self.dtype)
+        if initial is not None:
+            cells[4 * u:] = np.asarray(initial[1]).T
         z, ofi, o, i_f, g_c, g, c = cells[:4 * u], cells[:3 * u], cells[:u], cells[u:3 * u], cells[3 * u:], \
             cells[3 * u:4 * u], cells[4 * u:]
         tmp = np.empty((u, batch), self.dtype)
@@ -304,7 +342,7 @@ class LSTM(Recurrent):
             add(g, c, c)
             tanh(c, tmp)
             multiply(o, tmp, states[t + 1, :u])
-        return states
+        return states, c
 
 
 class GRU(Recurrent):
@@ -385,11 +423,11 @@ class GRU(Recurrent):
         product = super().largest_product(input_shape)
         return product * 4 // 3 if self.fast and self.augmented() else product
 
-    def run_fast(self, x: Array, plan: str) -> Array:
+    def run_fast(self, x: Array, plan: str, initial: list[Array] | None = None) -> tuple[Array, Array | None]:
         batch, steps, _ = x.shape
         u = self.units
         kernel, bias, recurrent_t, h_bias, wide = self.forms[plan]
-        states, weights, projected = self.inputs(x, kernel, bias, wide, recurrent_t)
+        states, weights, projected = self.inputs(x, kernel, bias, wide, recurrent_t, initial)
         if projected is None:
             h_bias = None  # in the product
         inner = np.empty((weights.shape[0], batch), self.dtype)
@@ -421,7 +459,7 @@ class GRU(Recurrent):
             subtract(h, hh, h_next)    # h_t = hh + z * (h - hh)
             multiply(h_next, z, h_next)
             add(h_next, hh, h_next)
-        return states
+        return states, None
 
 
 class Bidirectional(Kernel):
@@ -435,7 +473,8 @@ class Bidirectional(Kernel):
         inner = node.args.layer
         backward = node.args.get("backward_layer") or LayerNode(
             inner.kind, Args({**inner.args, "go_backwards": True}), inner.span, inner.arg_spans)
-        self.halves = [make_kernel(inner, input_shape, dtype), make_kernel(backward, input_shape, dtype)]
+        self.halves: list[Recurrent] = [make_kernel(inner, input_shape, dtype),  # type: ignore[list-item]
+                                        make_kernel(backward, input_shape, dtype)]
         self.split = len(self.halves[0].specs)  # the forward half's weight count: the halves may differ in type
         for half in self.halves:
             half.zero_output_for_mask = bool(inner.args.return_sequences)  # type: ignore[attr-defined]
@@ -460,13 +499,35 @@ class Bidirectional(Kernel):
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
         y, out_mask = self.halves[0].forward(x, mask)
         y_rev, _ = self.halves[1].forward(x, mask)
+        return self.merge(y, y_rev), out_mask
+
+    def call(self, inputs: list[Array], masks: list[Mask], initial_state: list[Array] | None = None
+             ) -> tuple[list[Array], list[Mask]]:
+        """As Keras: `initial_state` split in half (the forward layer's first), and with return_state the merged
+        output, the forward layer's final states, then the backward layer's, the states without a mask."""
+        want = bool(self.a.layer.args.return_state)
+        if initial_state is None and not want:
+            return super().call(inputs, masks)
+        x, mask = inputs[0], masks[0]
+        half = len(initial_state) // 2 if initial_state is not None else 0
+        forward, backward = self.halves
+        y, out_mask, states = forward.run(x, mask, initial_state[:half] if initial_state else None, want)
+        y_rev, _, back_states = backward.run(x, mask, initial_state[half:] if initial_state else None, want)
+        output = self.merge(y, y_rev)
+        if not want:
+            return [output], [out_mask]
+        states += back_states
+        return [output, *states], [out_mask, *(None for _ in states)]
+
+    def merge(self, y: Array, y_rev: Array) -> Array:
+        """The two halves' outputs by merge_mode, the backward half's sequence first put back in time order."""
         if self.a.layer.args.return_sequences:
             y_rev = y_rev[:, ::-1]
         mode = self.a.merge_mode
         if mode == "concat":
-            return np.concatenate([y, y_rev], axis=-1), out_mask
+            return np.concatenate([y, y_rev], axis=-1)
         if mode == "sum":
-            return y + y_rev, out_mask
+            return y + y_rev
         if mode == "ave":
-            return (y + y_rev) / 2, out_mask
-        return y * y_rev, out_mask
+            return (y + y_rev) / 2
+        return y * y_rev

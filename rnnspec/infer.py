@@ -229,7 +229,7 @@ class _Walk:
             out, weights = self.known[key]
         else:
             try:
-                several = node.kind.output_names(node.args)
+                several = node.kind.output_names(node.args) if node.kind.call_arguments else ()
                 if len(several) > 1:
                     raise ShapeError(
                         f"{node.type_name} with `state` has {len(several)} outputs ({', '.join(several)}), and a "

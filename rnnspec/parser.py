@@ -90,7 +90,8 @@ class ToSyntax(Transformer):
         return ModelDef(str(name), _span(name), chain, assertions, _span(keyword).to(last), _functional(statements))
 
     def chain_body(self, items: list) -> tuple[tuple, tuple[Assertion, ...], Span, Span]:
-        return self.functional_body(items)
+        chain = items[0]
+        return (chain,), tuple(items[1:]), chain.span, items[-1].span
 
     def functional_body(self, items: list) -> tuple[tuple, tuple[Assertion, ...], Span, Span]:
         statements = tuple(item for item in items if not isinstance(item, Assertion))
@@ -197,11 +198,13 @@ class ToSyntax(Transformer):
 
 def _functional(statements: tuple) -> tuple:
     """The statements of a functional body; none for one chain alone, the sequential form."""
-    return () if len(statements) == 1 and isinstance(statements[0], Chain) else statements
+    return () if len(statements) == 1 and type(statements[0]) is Chain else statements
 
 
 def _last_chain(statements: tuple, where: Span) -> Chain:
     """The model's last chain (bound or not), which a sequential model is and a functional one is located by."""
+    if type(statements[-1]) is Chain:
+        return statements[-1]
     for statement in reversed(statements):
         if isinstance(statement, Chain):
             return statement

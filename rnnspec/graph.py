@@ -10,7 +10,7 @@ from rnnspec.layers.base import (
     Args, LayerArg, LayerNode, LayerType, Param, Tensor, ident_of, lookup, registry, suggest,
 )
 from rnnspec.shape import Shape
-from rnnspec.syntax import Arg, Call, Chain, Group, Ident, Literal, ModelDef, Stage, TupleLit, Value
+from rnnspec.syntax import Arg, Call, Chain, FanIn, Group, Ident, Literal, ModelDef, Stage, TupleLit, Value
 
 MAX_LAYERS = 1_000_000_000  # layers per model, every copy of every repeat counted; past it a spec is refused
 
@@ -236,6 +236,11 @@ def _lower_chain(chain: Chain, graph: ModelGraph, top: bool) -> None:
                 if count == 1:
                     graph.warnings.append(RnnspecError("W102", "a repeat of 1 changes nothing", stage.repeat.span,
                                                        "remove 'x1'", severity="warning"))
+            if isinstance(element, FanIn):
+                raise RnnspecError("E300", "a tuple of tensors feeds a merge in a functional model; a chain has no "
+                                   "names to put in it", element.span,
+                                   "bind the tensors first (a = ..., b = ...), then (a, b) > Add; for a group of "
+                                   "layers write (A > B) with '>' between them")
             if isinstance(element, Call) and element.name == "Input":
                 _lower_input(element, stage, graph, first=top and position == 0)
                 continue

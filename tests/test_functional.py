@@ -51,6 +51,11 @@ def test_a_chain_refuses_a_layer_of_several_outputs() -> None:
     assert error.hint is not None and "functional form" in error.hint
 
 
+def test_a_chain_refuses_a_tuple_of_tensors() -> None:
+    error = one_error("Input(3) > (Dense(2), Dense(3)) > Dense(1)")
+    assert error.code == "E300" and "functional model" in error.message and error.span.column == 12
+
+
 def test_a_plain_chain_is_still_a_sequential_model() -> None:
     report = report_of("Embedding(10000, 32) > SimpleRNN(32)")
     assert report.functional is None and report.total == 322_080

@@ -15,10 +15,15 @@ SEEDS = [
     "model a:\n  Input(None, 8) > Bidirectional(LSTM(4, seq), merge_mode=sum) : (None, None, 4)\n  expect params 1\n",
     "Input(20, dtype=int32) > Embedding(100, 8, mask_zero) > (GRU(4, seq) > Dropout(0.2)) x2 > Dense(1)",
     "Input(7, 3) > Conv1D(4, 3, padding=causal, dilation_rate=2) > MaxPooling1D(2) > Flatten > Dense(2, relu)",
+    "model t:\n  a = Input(None, 7)\n  b = Input(None, 9)\n  _, h, c = a > LSTM(8, state)\n"
+    "  y, _, _ = b > LSTM(8, seq, state, initial_state=(h, c))\n  y > Dense(9)\n  expect params 1\n",
+    "s = Input(5, dtype=int32)\nm = Input(5, dtype=bool)\nenc = GRU(4)\n"
+    "(s > Embedding(9, 3, mask_zero) > enc, s > Embedding(9, 3) > GRU(4, mask=m)) > Concatenate\noutput x1, y",
 ]
 TOKENS = ["(", ")", ",", ">", ">>", "x3", "x", " x 1000000", ":", "=", "model", "expect", "shape", "params", "seq",
           "None", "true", "-1", "0", "1e309", "9" * 40, "LSTM", "Dense(", "\n", "\r\n", "\t", "#", "\"", "'", ";",
-          "\ufeff", "\x00", "é", "→", "(" * 30, ")" * 30]
+          "\ufeff", "\x00", "é", "→", "(" * 30, ")" * 30, "output", "_", "a, b = ", "state", "initial_state=",
+          "mask=", "(a, b) > Add", "x1 = ", "enc"]
 
 
 @st.composite

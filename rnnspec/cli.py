@@ -9,6 +9,7 @@ if __name__ == "__main__":  # `python -m rnnspec.cli` runs as `python -m rnnspec
 import errno
 import io
 import json
+import math
 import os
 import stat
 import sys
@@ -437,93 +438,201 @@ def _parse_random(text: str) -> tuple[int, int | None]:
     return parts[0], parts[1] if len(parts) == 2 else None
 
 
-def _random_input(numpy_model: Any, batch: int, steps: int | None, seed: int) -> Any:
-    """Ids within the first Embedding's vocabulary for integer inputs, normal floats otherwise; `steps` fills
-    every unknown dimension after the batch. Refused before allocating when it would pass the size limit."""
+def _inputs_of(numpy_model: Any) -> list[tuple[str | None, Any]]:
+    """(name, tensor) of each input: a functional model's by name, a chain's one input unnamed."""
+    report = numpy_model.report
+    return list(report.inputs) if report.network is not None else [(None, report.input)]
+
+
+def _output_names(numpy_model: Any) -> list[str]:
+    """A name per output, to print and to key an `-o OUT.npz`: the name the spec binds to it, else its layer's
+    (Keras's own output names repeat for a layer's several outputs, so a repeat is numbered)."""
+    report = numpy_model.report
+    if report.network is None:
+        return [report.rows[-1].name if report.rows else "output"]
+    graph, network = report.functional, report.network
+    names: list[str] = []
+    for ref in graph.outputs:
+        name = graph.tensor_names.get(ref) or network.names[graph.calls[ref.call].layer]
+        base, count = name, 0
+        while name in names:
+            count += 1
+            name = f"{base}_{count}"
+        names.append(name)
+    return names
+
+
+def _vocabulary(numpy_model: Any, name: str | None) -> tuple[int, int]:
+    """(size, lowest id) of the ids an integer input takes: those of the Embeddings it reaches first (every one
+    of them, so an id fits each; from 1 where one has `mask_zero`), or 0 and 1 with no Embedding to read them."""
+    report = numpy_model.report
+    nodes = []
+    if report.network is None:
+        for row in report.rows:
+            node = row.node.args.get("layer", row.node)
+            if getattr(node, "type_name", None) == "Embedding":
+                nodes.append(node)
+                break
+    else:
+        graph = report.functional
+        consumers: dict[int, list[int]] = {}
+        for index, call in enumerate(graph.calls):
+            for ref in call.inputs:
+                consumers.setdefault(ref.call, []).append(index)
+        start = next(c for c in graph.inputs if report.network.names[graph.calls[c].layer] == name)
+        frontier, seen = [start], {start}
+        while frontier:  # breadth first from the input, stopping at each Embedding
+            reached = sorted({i for c in frontier for i in consumers.get(c, ()) if i not in seen})
+            seen.update(reached)
+            frontier = []
+            for index in reached:
+                layer = graph.layers[graph.calls[index].layer]
+                node = layer.args.get("layer", layer)
+                if getattr(node, "type_name", None) == "Embedding":
+                    nodes.append(node)
+                else:
+                    frontier.append(index)
+    if not nodes:
+        return 2, 0
+    size = min(node.args.input_dim for node in nodes)
+    low = 1 if size > 1 and any(node.args.mask_zero for node in nodes) else 0
+    return size, low
+
+
+def _random_inputs(numpy_model: Any, batch: int, steps: int | None, seed: int) -> list[Any]:
+    """One array per input: ids within the vocabulary of the Embeddings it feeds for integer inputs, booleans
+    with every first step true for a boolean (mask) input, normal floats otherwise; `steps` fills every unknown
+    dimension after the batch. Refused before allocating when they would pass the size limit."""
     import numpy as np
 
     from rnnspec.infer import require_allocatable
 
-    spec = numpy_model.report.input
-    dims = list(spec.shape[1:])
-    if None in dims and steps is None:
-        raise click.BadParameter(f"the model takes inputs of shape {format_shape(spec.shape)}; give the number "
-                                 "of time steps as --random B,T", param_hint="--random")
-    if steps is not None and None not in dims and dims and dims[0] != steps:
-        raise click.BadParameter(f"the model takes {dims[0]} time steps ({format_shape(spec.shape)}), "
-                                 f"not {steps}", param_hint="--random")
-    shape = (batch, *(steps if d is None else d for d in dims))
-    size = 1
-    for dim in shape:
-        size *= dim
-    require_allocatable(size * 8, f"the --random input {format_shape(shape)}",  # drawn as 64-bit values
+    inputs = _inputs_of(numpy_model)
+    unknown = [(name, spec) for name, spec in inputs if None in spec.shape[1:]]
+    if unknown and steps is None:
+        name, spec = unknown[0]
+        who = "the model takes inputs of shape" if name is None else f"input '{name}' has shape"
+        raise click.BadParameter(f"{who} {format_shape(spec.shape)}; give the number of time steps as "
+                                 "--random B,T", param_hint="--random")
+    if steps is not None and not unknown:
+        for name, spec in inputs:
+            dims = spec.shape[1:]
+            if dims and dims[0] != steps:
+                who = "the model takes" if name is None else f"input '{name}' takes"
+                raise click.BadParameter(f"{who} {dims[0]} time steps ({format_shape(spec.shape)}), not {steps}"
+                                         + ("" if len(inputs) == 1 else "; every dimension is known: give --random B"),
+                                         param_hint="--random")
+    shapes = [(batch, *(steps if d is None else d for d in spec.shape[1:])) for _, spec in inputs]
+    size = sum(math.prod(shape) for shape in shapes)
+    shown = ", ".join(format_shape(shape) for shape in shapes)
+    require_allocatable(size * 8, f"the --random input{'s' if len(shapes) > 1 else ''} {shown}",  # 64-bit draws
                         hint="give a smaller batch or fewer steps")
     rng = np.random.default_rng([seed, 1])  # a stream apart from the fresh weights' (seed alone)
-    if not spec.dtype.startswith(("int", "uint")):
-        return rng.normal(size=shape).astype(numpy_model.dtype)
-    vocabulary, low = 2, 0
-    for row in numpy_model.report.rows:
-        node = row.node.args.get("layer", row.node)
-        if getattr(node, "type_name", None) == "Embedding":
-            vocabulary, low = node.args.input_dim, 1 if node.args.mask_zero and node.args.input_dim > 1 else 0
-            break
-    high = min(vocabulary, int(np.iinfo(spec.dtype).max) + 1)  # ids the input's integer type can hold
-    return rng.integers(low, max(high, low + 1), size=shape).astype(spec.dtype)
+    arrays = []
+    for (name, spec), shape in zip(inputs, shapes):
+        if spec.dtype == "bool":
+            mask = rng.random(size=shape) < 0.8
+            if mask.ndim > 1:
+                mask[:, 0] = True  # every sequence has a real step
+            arrays.append(mask)
+        elif spec.dtype.startswith(("int", "uint")):
+            vocabulary, low = _vocabulary(numpy_model, name)
+            high = min(vocabulary, int(np.iinfo(spec.dtype).max) + 1)  # ids the input's integer type can hold
+            arrays.append(rng.integers(low, max(high, low + 1), size=shape).astype(spec.dtype))
+        else:
+            arrays.append(rng.normal(size=shape).astype(numpy_model.dtype))
+    return arrays
 
 
 NUMBER_KINDS = "biuf"  # booleans, integers, floats: what a model's input can be made of
 INPUT_HINT = "save the input with numpy.save (or numpy.savez with one array)"
+INPUTS_HINT = "save the inputs with numpy.savez(path, {}), one array per input by name"
 
 
-def _read_input(path: str) -> Any:
-    """The array in a `.npy` (or a one-array `.npz`), read with the NumPy backend's bounded readers: the header
-    first, so a huge, truncated or bomb-like file, or one of Python objects or non-numbers, is refused before its
-    data is read; nothing is unpickled. Any fault is E500 (E503 for an array too large) naming the file: exit 2."""
-    import os
+def _read_inputs(path: str, numpy_model: Any) -> list[Any]:
+    """One array per input, read with the NumPy backend's bounded readers: a `.npy` (or an `.npz` of one array)
+    for a model of one input, an `.npz` of one array per input by name for several. Each header is read first,
+    so a huge, truncated or bomb-like file, or one of Python objects or non-numbers, is refused before its data
+    is read; nothing is unpickled. A file that does not hold the model's inputs is E501 (exit 1); any other fault
+    E500 (E503 for arrays too large) naming the file: exit 2."""
+    try:
+        return _read_input_file(path, [name for name, _ in _inputs_of(numpy_model)], numpy_model.name)
+    except RnnspecError as err:
+        if err.code == "E500" and err.hint is None:
+            err.hint = INPUT_HINT
+        _fail(err, exit_code=EXIT_SPEC if err.code == "E501" else EXIT_USAGE)
+    except MemoryError:
+        _fail(_out_of_memory(f"reading {path}"), exit_code=EXIT_USAGE)
+
+
+def _read_input_file(path: str, names: list[str | None], model: str) -> list[Any]:
     import zipfile
 
     from rnnspec.backends.numpy.npy import reading, zip_member
 
     try:
-        try:
-            file = api.open_regular(path)
-        except RnnspecError as err:
-            err.hint = "give an .npy file (or an .npz of one array)"
-            raise
-        except ValueError as err:  # a path with a NUL byte
-            raise RnnspecError("E500", f"cannot read {path!r}: {err}") from None
-        with file:
-            with reading(path):
-                declared = os.fstat(file.fileno()).st_size
-                archived = zipfile.is_zipfile(file)
-                file.seek(0)
-                if not archived and file.read(4) == b"PK\x03\x04":
-                    raise RnnspecError("E500", f"cannot read {path}: a zip archive cut short or damaged (it has "
-                                       "no central directory)", hint="the file was not written completely")
-                file.seek(0)
-            if not archived:
-                return _read_npy(file, path, declared)
-            with reading(path), zipfile.ZipFile(file) as archive:
-                names = archive.namelist()
-                if len(names) != 1:
-                    raise RnnspecError("E500", f"{path} holds {len(names)} arrays; give one (.npy)")
-                info = zip_member(archive, names[0], path)
-                where = f"{path} ({names[0]})"
-                with reading(where):
-                    member = archive.open(info)
-                with member:
-                    return _read_npy(member, where, info.file_size)
+        file = api.open_regular(path)
     except RnnspecError as err:
-        if err.code == "E500" and err.hint is None:
-            err.hint = INPUT_HINT
-        _fail(err, exit_code=EXIT_USAGE)
-    except MemoryError:
-        _fail(_out_of_memory(f"reading {path}"), exit_code=EXIT_USAGE)
+        err.hint = "give an .npy file (or an .npz of one array)" if len(names) == 1 else \
+            "give an .npz of one array per input, by name"
+        raise
+    except ValueError as err:  # a path with a NUL byte
+        raise RnnspecError("E500", f"cannot read {path!r}: {err}") from None
+    several = len(names) > 1
+    hint = INPUTS_HINT.format(", ".join(f"{name}=..." for name in names))
+    with file:
+        with reading(path):
+            declared = os.fstat(file.fileno()).st_size
+            archived = zipfile.is_zipfile(file)
+            file.seek(0)
+            if not archived and file.read(4) == b"PK\x03\x04":
+                raise RnnspecError("E500", f"cannot read {path}: a zip archive cut short or damaged (it has "
+                                   "no central directory)", hint="the file was not written completely")
+            file.seek(0)
+        if not archived:
+            if several:
+                raise RnnspecError("E501", f"{path} holds one array, but model '{model}' takes {len(names)} inputs "
+                                   f"({', '.join(map(str, names))})", hint=hint)
+            return [_read_npy(file, path, declared)]
+        with reading(path), zipfile.ZipFile(file) as archive:
+            members = archive.namelist()
+            if not several:
+                if len(members) != 1:
+                    raise RnnspecError("E500", f"{path} holds {len(members)} arrays; give one (.npy)")
+                wanted = members
+            else:
+                wanted = [f"{name}.npy" for name in names]
+                missing = [name for name, member in zip(names, wanted) if member not in archive.NameToInfo]
+                unknown = [member for member in members if member not in wanted]
+                if missing or unknown:
+                    found = _some(members) or "nothing"
+                    said = [f"missing {', '.join(map(str, missing))}"] if missing else []
+                    said += [f"unknown {_some(unknown)}"] if unknown else []
+                    raise RnnspecError("E501", f"{path} holds {found}; model '{model}' takes the inputs "
+                                       f"{', '.join(map(str, names))} ({'; '.join(said)})", hint=hint)
+            arrays, total = [], 0
+            for member in wanted:
+                info = zip_member(archive, member, path)
+                where = f"{path} ({member})"
+                with reading(where):
+                    stream = archive.open(info)
+                with stream:
+                    array = _read_npy(stream, where, info.file_size, total)
+                total += array.nbytes
+                arrays.append(array)
+            return arrays
 
 
-def _read_npy(stream: Any, where: str, declared: int) -> Any:
-    """The array in an `.npy` of `declared` bytes: its header checked (numbers, an allocatable size, the data it
-    declares all there and nothing after it) before any data is read."""
+def _some(names: list[str], count: int = 8, width: int = 60) -> str:
+    """A few of a file's member names, each cut short: the names are the file's, of any number and length."""
+    shown = [name if len(name) <= width else name[:width - 3] + "..." for name in names[:count]]
+    return ", ".join(shown) + (f", ... ({len(names):,} in all)" if len(names) > count else "")
+
+
+def _read_npy(stream: Any, where: str, declared: int, before: int = 0) -> Any:
+    """The array in an `.npy` of `declared` bytes: its header checked (numbers, an allocatable size with the
+    `before` bytes of the arrays read already, the data it declares all there and nothing after it) before any
+    data is read."""
     from rnnspec.backends.numpy.npy import NPY_HEADER_BYTES, Capped, npy_data, npy_header, reading
     from rnnspec.infer import require_allocatable
 
@@ -534,7 +643,8 @@ def _read_npy(stream: Any, where: str, declared: int) -> Any:
     if dtype.kind not in NUMBER_KINDS or dtype.fields is not None:
         raise RnnspecError("E500", f"{where} holds {dtype} values; a model's input is numbers",
                            hint="save a numeric array (ids as integers, features as floats)")
-    require_allocatable(header.nbytes, f"the array in {where} ({format_shape(header.shape)} {dtype})")
+    require_allocatable(before + header.nbytes, f"the array in {where} ({format_shape(header.shape)} {dtype})"
+                        + (f" with the {before:,} bytes of the inputs before it" if before else ""))
     header.check_size(declared, where)
     return npy_data(capped, header, where)
 
@@ -583,8 +693,9 @@ def run(file: str | None, expr: str | None, model: str | None, weights: str | No
     if (input_path is None) == (random_shape is None):
         raise click.UsageError("give either --input X.npy or --random B,T")
     random = _parse_random(random_shape) if random_shape is not None else None
-    if output is not None and not output.endswith(".npy"):
-        raise click.UsageError("the output is saved as .npy: give a path ending in .npy")
+    if output is not None and not output.endswith((".npy", ".npz")):
+        raise click.UsageError("the output is saved as .npy (or .npz, an array per output): give a path ending in "
+                               ".npy or .npz")
     from rnnspec.backends.numpy.weights_io import load_npz, load_weights
 
     source: str | None = None
@@ -617,13 +728,20 @@ def run(file: str | None, expr: str | None, model: str | None, weights: str | No
             _fail(err, source)
         except MemoryError:
             _fail(_out_of_memory(f"building model '{report.name}'"))
+    names = _output_names(numpy_model)
+    if output is not None and output.endswith(".npy") and len(names) > 1:
+        raise click.UsageError(f"model '{numpy_model.name}' has {len(names)} outputs ({', '.join(names)}); save "
+                               "them with -o OUT.npz (an array per output, by name)")
     if random is not None:
         try:
-            x = _random_input(numpy_model, *random, seed)
+            xs = _random_inputs(numpy_model, *random, seed)
         except RnnspecError as err:
             _fail(err, exit_code=EXIT_USAGE)
     else:
-        x = _read_input(input_path)  # type: ignore[arg-type]
+        xs = _read_inputs(input_path, numpy_model)  # type: ignore[arg-type]
+    inputs = _inputs_of(numpy_model)
+    functional = numpy_model.report.network is not None
+    x = {name: array for (name, _), array in zip(inputs, xs)} if functional else xs[0]
     try:
         y = numpy_model.predict(x, batch_size=batch_size)
     except RnnspecError as err:
@@ -632,17 +750,42 @@ def run(file: str | None, expr: str | None, model: str | None, weights: str | No
         _fail(err, source)
     except MemoryError:
         _fail(_out_of_memory(f"running model '{numpy_model.name}'"))
-    _out(f"{numpy_model.name}: input {format_shape(x.shape)} {x.dtype} -> output {format_shape(y.shape)} {y.dtype}")
-    _out(digest(y))
+    ys = y if isinstance(y, list) else [y]
+    _out(f"{numpy_model.name}: {_described('input', [n for n, _ in inputs] if functional else [None], xs)} -> "
+         f"{_described('output', names if functional else [None], ys)}")
+    for name, array in zip(names, ys):
+        _out(digest(array) if len(ys) == 1 else f"{name}: {digest(array)}")
     if output is not None:
-        import numpy as np
+        _save_outputs(output, names, ys)
 
-        try:
-            with open(output, "wb") as target:
-                np.save(target, y)
-        except OSError as err:
-            _fail(RnnspecError("E500", f"cannot write {output}: {err.strerror or err}"))
-        _out(f"saved the output to {output}")
+
+def _described(kind: str, names: list[str | None], arrays: list[Any]) -> str:
+    """`input (2, 5, 3) float32`, or for a functional model `inputs a (2, 5) int32, b (2, 5, 3) float32`."""
+    parts = [" ".join(str(p) for p in (name, format_shape(a.shape), a.dtype) if p is not None)
+             for name, a in zip(names, arrays)]
+    return f"{kind}{'s' if len(parts) > 1 else ''} {', '.join(parts)}"
+
+
+def _save_outputs(path: str, names: list[str], arrays: list[Any]) -> None:
+    """The output as `.npy`, or every output in an `.npz` by name (written member by member as numpy.savez
+    writes them, since savez would take a name such as `file` for its own argument)."""
+    import zipfile
+
+    import numpy as np
+
+    try:
+        with open(path, "wb") as target:
+            if path.endswith(".npy"):
+                np.save(target, arrays[0])
+            else:
+                with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+                    for name, array in zip(names, arrays):
+                        with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                            np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+    except OSError as err:
+        _fail(RnnspecError("E500", f"cannot write {path}: {err.strerror or err}"))
+    said = "the output" if len(arrays) == 1 else f"the {len(arrays)} outputs ({', '.join(names)})"
+    _out(f"saved {said} to {path}")
 
 
 @main.command()

@@ -30,7 +30,12 @@ How Keras 3 lays out a weights file (`model.weights.h5` inside a `.keras` zip, o
     vars/                                        the model's own variables (none for Sequential)
 
 `<key>` is not the layer's name but its class name in snake case, numbered among layers of the same class in
-model order (`dense`, `dense_1`, ...); each `vars` group carries the layer's real name as its `name` attribute.
+`model.layers` order (`dense`, `dense_1`, ...); each `vars` group carries the layer's real name as its `name`
+attribute. `model.layers` of a Sequential model leaves its InputLayer out (no group); that of a functional model
+lists its InputLayers (`input_layer`, `input_layer_1`: groups with empty `vars`) in the order of its rows, and a
+shared layer once (it is one object, saved once whatever the number of its calls). A functional model's
+`config.json` lists its operations instead: the layers, and the mask operations Keras records (`NotEqual`,
+`LogicalOr`, ...; module `keras.src.ops.*`), which are no layers and have no group.
 A layer with LoRA saves its kernel with the factors merged in and not the factors (Keras loads them as zeros).
 A legacy `.h5` (`model.save("m.h5")`) instead lists `layer_names` in order and, per layer group, `weight_names`:
 the trainable weights first, then the frozen ones (so a LoRA kernel comes after its factors), by full path.
@@ -69,8 +74,9 @@ MAX_PATH_CHARS = 4_096  # the spec's path stored in an .npz
 STATE_BYTES_PER_PARAM = 64  # a .keras weights member: the weights and an optimizer's slots (up to 7 more), float64
 H5_BYTES_PER_WEIGHT = 16_384  # HDF5's groups and headers around a variable and its slots (Keras writes ~2,500)
 H5_BASE_BYTES = 1 << 20
+H5_BYTES_PER_LAYER = 8_192  # a layer's groups even without weights (Keras writes ~2,000: a Dropout, an InputLayer)
 CONFIG_BASE_BYTES = 4 << 20  # config.json of a .keras archive
-CONFIG_BYTES_PER_LAYER = 16_384
+CONFIG_BYTES_PER_LAYER = 16_384  # per layer, mask operation and call (a functional model's inbound nodes)
 MAX_H5_DEPTH = 16  # groups below `layers` (Keras nests at most 5: a wrapped Bidirectional's cell's vars)
 
 
@@ -210,9 +216,11 @@ def load_keras_file(model: NumpyModel, path: str | Path) -> None:
 def _read_keras_archive(model: NumpyModel, file: BinaryIO, shown: str) -> tuple[bytes, Any]:
     """model.weights.h5 and config.json (when present) of a `.keras` zip, each no larger than the model implies."""
     specs = [spec for _, spec in model.weight_specs()]
-    weights_cap = H5_BASE_BYTES + H5_BYTES_PER_WEIGHT * len(specs) + STATE_BYTES_PER_PARAM * sum(
-        spec.size for spec in specs)
-    config_cap = CONFIG_BASE_BYTES + CONFIG_BYTES_PER_LAYER * len(model.report.rows)
+    report = model.report
+    weights_cap = H5_BASE_BYTES + H5_BYTES_PER_LAYER * len(report.rows) + H5_BYTES_PER_WEIGHT * len(specs) \
+        + STATE_BYTES_PER_PARAM * sum(spec.size for spec in specs)
+    entries = len(report.rows) if report.network is None else len(report.table) + len(report.network.graph.calls)
+    config_cap = CONFIG_BASE_BYTES + CONFIG_BYTES_PER_LAYER * entries
     with reading(shown), zipfile.ZipFile(file) as archive:
         info = zip_member(archive, "model.weights.h5", shown,
                            hint="expected a .keras file written by Keras 3's model.save()")
@@ -257,16 +265,27 @@ def _storage_keys(types: Sequence[str]) -> list[str]:
 
 
 def _config_order(config: Any) -> list[str] | None:
-    """Storage keys of a `.keras` archive's layers in model order (its config.json), when it says."""
+    """Storage keys of a `.keras` archive's layers in `model.layers` order (from its config.json), when it says:
+    the order to fall back on for groups that neither storage key nor layer name matches."""
     try:
-        classes = [layer["class_name"] for layer in config["config"]["layers"]]
-    except (TypeError, KeyError):
+        entries = list(config["config"]["layers"])
+        classes = [entry["class_name"] for entry in entries]
+        modules = [entry.get("module") for entry in entries]
+    except (TypeError, KeyError, AttributeError):
         return None
     if not all(isinstance(c, str) for c in classes):
         return None
-    if classes and classes[0] == "InputLayer":  # Sequential.layers, which Keras walks, leaves the input out
-        classes = classes[1:]
-    return _storage_keys(classes)
+    functional = config.get("class_name") != "Sequential"
+    if not functional and classes and classes[0] == "InputLayer":  # Sequential.layers leaves the input out
+        classes, modules = classes[1:], modules[1:]
+    # A functional config lists its operations: its mask operations are no layers, so Keras saves no group
+    # for them, and counting them would renumber a layer of the same class name (Concatenate).
+    return _storage_keys([c for c, m in zip(classes, modules) if not _operation_module(m)])
+
+
+def _operation_module(module: Any) -> bool:
+    """Whether a config entry's module is Keras's operations (`keras.src.ops.numpy`), not a layer's."""
+    return isinstance(module, str) and module.startswith(("keras.src.ops.", "keras.ops."))
 
 
 _CHILD_ORDER = ("cell", "forward_layer", "backward_layer", "layer")
@@ -573,7 +592,11 @@ def _by_weight_name(found: Found, specs: list[Weight]) -> Found:
 
 
 def _structure(report: ModelReport) -> tuple[Any, ...]:
-    return (report.input, tuple((r.name, r.type, r.input_shape, r.output_shape, r.weights) for r in report.rows))
+    """What a spec text must give to re-create a model: its layers and weights and, for a functional model, its
+    inputs, outputs and wiring (`(a, b) > Subtract` and `(b, a) > Subtract` can have the same rows)."""
+    rows = tuple((r.name, r.type, r.input_shape, r.output_shape, r.weights, r.outputs, r.inbound)
+                 for r in report.rows)
+    return (report.input, tuple(report.inputs), tuple(report.outputs), rows)
 
 
 def _reparse(text: str, spec_path: str, name: str) -> ModelReport:

@@ -48,9 +48,10 @@ class LayerCall:
 
 @dataclass(frozen=True)
 class TensorNote:
-    """`... > LSTM(8) : (None, 8)` in a functional model: the shape(s) expected of a call's outputs."""
+    """`... > LSTM(8) : (None, 8)` in a functional model: the shape expected of each tensor the stage gives (a
+    layer's several outputs, a tuple of tensors)."""
 
-    call: int
+    refs: tuple[Ref, ...]
     shapes: tuple[Shape, ...]
     span: Span
 
@@ -416,12 +417,11 @@ class _Lowering:
         else:
             shapes = (shape_literal(note, "a shape note"),)
         refs = flow.refs
-        call = refs[0].call
-        if len(set(r.call for r in refs)) != 1 or len(shapes) != len(refs):
+        if len(shapes) != len(refs):
             raise RnnspecError("E202", f"a shape note here gives {len(shapes)} shape(s) for {len(refs)} tensor(s)",
                                note.span, "give one shape per tensor: ((None, 8), (None, 8))" if len(refs) > 1
                                else None)
-        self.graph.notes.append(TensorNote(call, shapes, note.span))
+        self.graph.notes.append(TensorNote(refs, shapes, note.span))
 
     # ------------------------------------------------------------ errors about outputs
 

@@ -502,12 +502,12 @@ class _Order:
 
 def _check_notes(walk: _Walk, report: ModelReport) -> None:
     for note in walk.graph.notes:
-        shapes = tuple(t.shape for t in walk.tensors[note.call])
+        shapes = tuple(walk.tensor(ref).shape for ref in note.refs)
         if shapes != note.shapes:
-            name = walk.names[walk.graph.calls[note.call].layer]
+            makers = dict.fromkeys(walk.names[walk.graph.calls[ref.call].layer] for ref in note.refs)
+            what = f"'{next(iter(makers))}' outputs" if len(makers) == 1 else "the tensors here are"
             said = ", ".join(format_shape(s) for s in note.shapes)
             found = ", ".join(format_shape(s) for s in shapes)
-            report.errors.append(RnnspecError("E402", f"'{name}' outputs {found}, but the spec says {said}",
-                                              note.span))
+            report.errors.append(RnnspecError("E402", f"{what} {found}, but the spec says {said}", note.span))
 
 __all__ = ["Network", "TableRow", "infer_functional"]

@@ -81,6 +81,22 @@ def test_output_is_a_name_where_names_follow_it() -> None:
     assert report.output == (None, 1)
 
 
+@pytest.mark.parametrize(("text", "error"), [
+    ("x = Input(5, 3)\ny, h, c = x > LSTM(4, state) : ((None, 4), (None, 4), (None, 4))\noutput y, h, c", None),
+    ("x = Input(5, 3)\ny, h, c = x > LSTM(4, state) : ((None, 4), (None, 4), (None, 5))\noutput y, h, c",
+     "'lstm' outputs (None, 4), (None, 4), (None, 4), but the spec says (None, 4), (None, 4), (None, 5)"),
+    ("a = Input(3)\nb = Input(4)\n(a, b) : ((None, 3), (None, 4)) > Concatenate", None),
+    ("a = Input(3)\nb = Input(4)\n(a, b) : ((None, 3), (None, 3)) > Concatenate",
+     "the tensors here are (None, 3), (None, 4), but the spec says (None, 3), (None, 3)"),
+    ("a = Input(3)\na : (None, 3) > Dense(2) : (None, 2)", None),
+    ("x = Input(5, 3)\ny, h, c = x > LSTM(4, state) : (None, 4)\noutput y, h, c",
+     "a shape note here gives 1 shape(s) for 3 tensor(s)"),
+])
+def test_a_shape_note_on_any_tensor(text: str, error: str | None) -> None:
+    errors = errors_of(text)
+    assert [e.message for e in errors] == ([] if error is None else [error])
+
+
 def test_names_like_a_repeat_start_statements() -> None:
     """`x1` right after a layer is a repeat; bound (`x1 = `, `x2, _ = `), it is a name."""
     report = report_of("x0 = Input(3)\nx1 = x0 > Dense(4)\nx2, _ = x1 > RepeatVector(2) > GRU(2, state)\n"
@@ -215,6 +231,7 @@ def test_functional_spec_compiles_to_keras_with_the_same_summary(name: str) -> N
     assert [t.dtype for t in model.inputs] == [t.dtype for _, t in report.inputs]
     assert [tuple(t.shape) for t in model.outputs] == [t.shape for t in report.outputs]
     assert model.count_params() == report.total
+    _compare(report, model, inputs_of(report, batch=2, steps=4))  # the bundled size, short sequences
 
 
 def inputs_of(report: rnnspec.ModelReport, seed: int = 7, batch: int = 3, steps: int = 6) -> list[np.ndarray]:
@@ -288,6 +305,12 @@ SMALL = {  # the bundled specs at sizes that run in milliseconds; the same topol
         x = a > Embedding(5, 4, mask_zero)
         y = b > Embedding(5, 4, mask_zero)
         (x, y) > Concatenate > LSTM(3, seq) > SimpleRNN(2)""",
+    "masked_add": """
+        a = Input(6, dtype=int32)
+        b = Input(6, dtype=int32)
+        x = a > Embedding(5, 4, mask_zero)
+        y = b > Embedding(5, 4, mask_zero) > Dense(4)
+        (x, y) > Add > GRU(3, seq) > Bidirectional(SimpleRNN(2))""",
     "pooling_masks": """
         s = Input(6, dtype=int32)
         m = Input(6, dtype=bool)

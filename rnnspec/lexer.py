@@ -99,6 +99,7 @@ class SpecLexer(Lexer):
             if kind == "REPEAT" and _BINDS.match(text, match.end(), end):
                 match = self.elsewhere.match(text, pos, end)  # a name such as `x1` that starts a statement
                 kind = match.lastgroup  # type: ignore[union-attr]
+            newlines = 0
             if start != pos:  # skipped whitespace or comments: count their lines
                 newlines = text.count("\n", pos, start)
                 if newlines:
@@ -114,6 +115,8 @@ class SpecLexer(Lexer):
                 if value != "output" or _NAMES_FOLLOW.match(text, pos, end):
                     kind = keywords[value]
             if kind == "LPAR":
+                if newlines and previous in _ELEMENT_END:
+                    kind = "LINE_LPAR"  # starts a statement: see the grammar's _lpar
                 depth += 1
                 if depth > MAX_NESTING:
                     raise _too_deep(line, start - line_start + 1)

@@ -313,7 +313,7 @@ def _detached(error: RnnspecError) -> RnnspecError:
 
 
 _TOKEN_WORDS = {
-    "RPAR": "')'", "LPAR": "'('", "MORETHAN": "'>'", "COMMA": "','", "COLON": "':'",
+    "RPAR": "')'", "LPAR": "'('", "LINE_LPAR": "'('", "MORETHAN": "'>'", "COMMA": "','", "COLON": "':'",
     "EQUAL": "'='", "NAME": "a name", "INT": "a number", "FLOAT": "a number", "STRING": "a string",
     "REPEAT": "a repeat such as 'x3'", "EXPECT": "'expect'", "MODEL": "'model'", "OUTPUT": "'output'",
     "$END": "the end of the spec",
@@ -343,7 +343,7 @@ def describe_expected(expected: set[str]) -> str:
     the way forward, not every legal token.
     """
     words: list[str] = []
-    rest = set(expected)
+    rest = {"LPAR" if name == "LINE_LPAR" else name for name in expected}
     if _VALUE <= rest:
         words.append("a value")
         rest -= _VALUE
@@ -434,6 +434,9 @@ def translate_syntax_error(err: UnexpectedInput, window: Window, path: str) -> R
                     token.end_column or token.column + len(token))
         found = f"'{token}'"
     after = previous.type if previous is not None else None
+    if token.type == "LINE_LPAR" and "LPAR" in expected and previous is not None:
+        return RnnspecError("E100", f"a '(' at the start of a line opens a new statement, not the arguments of "
+                            f"'{previous}'", span, f"write the arguments on the same line: {previous}(...)")
     if token.type == "NAME" and str(token) == "x" and "REPEAT" in expected:
         return RnnspecError("E100", "expected a repeat count after 'x'", span, "write the count after it, as in 'x3'")
     if after == "MORETHAN" and (at_end or token.type == "MORETHAN"):
@@ -443,7 +446,7 @@ def translate_syntax_error(err: UnexpectedInput, window: Window, path: str) -> R
         return RnnspecError("E100", f"expected a layer after '>', found {what}", span, hint)
     if after in _AFTER_KEYWORD and expected == {"NAME"}:
         wanted = _AFTER_KEYWORD[after]
-    elif after == "COLON" and expected == {"LPAR"}:
+    elif after == "COLON" and expected <= {"LPAR", "LINE_LPAR"}:
         wanted = "a shape such as (None, 32)"
     else:
         wanted = describe_expected(expected)
@@ -459,7 +462,7 @@ def translate_syntax_error(err: UnexpectedInput, window: Window, path: str) -> R
 
 def _hint(found: str, expected: set[str]) -> str | None:
     """Advice for the common ways of putting a valid token in the wrong place."""
-    if found in ("NAME", "LPAR") and "MORETHAN" in expected:
+    if found in ("NAME", "LPAR", "LINE_LPAR") and "MORETHAN" in expected:
         return "join layers with '>'"
     if found == "MODEL" and "MODEL" not in expected:
         return "a file of several models starts each one with 'model <name>:', the first one too"

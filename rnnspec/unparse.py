@@ -89,7 +89,8 @@ def _value(value: Any, fill: bool = False) -> str:
 def _functional_text(report: ModelReport, fill: bool) -> str:
     """A functional model as statements. A tensor keeps the name the spec bound it to; an unnamed one that feeds
     exactly one later call continues that call's chain; any other is named `t<call>`. A bound (shared) layer is
-    bound just before its first use, so layers are made, and named, in the order they were; outputs are listed."""
+    bound where it was made, so that every layer is made, and named, in the order it was; the outputs are listed
+    unless the last chain is the only one."""
     from rnnspec.functional import Ref
 
     network = report.network
@@ -121,9 +122,23 @@ def _functional_text(report: ModelReport, fill: bool) -> str:
 
     lines: list[str] = []
     pending: dict[int, str] = {}  # call -> its expression, waiting for the call that continues it
-    bound_made: set[int] = set()
+    unbound = sorted(graph.layer_bindings, reverse=True)  # bound layers not written yet, the first made last
+
+    def bind_layers_made_before(layer: int) -> None:
+        """Write `name = Layer(...)` for each bound layer made before `layer`, where it was made: chains still
+        waiting are written out first (named), since their layers were made before it."""
+        while unbound and unbound[-1] <= layer:
+            bound = unbound.pop()
+            for waiting, expression in pending.items():
+                ref = Ref(waiting)
+                uses[ref] = 2  # named from now on
+                lines.append(f"{name_of(ref)} = {expression}")
+            pending.clear()
+            lines.append(f"{graph.layer_bindings[bound]} = {_layer(graph.layers[bound], fill)}")
+
     for index, call in enumerate(graph.calls):
         node = graph.layers[call.layer]
+        bind_layers_made_before(call.layer)
         if not call.inputs:
             expression = "Input(" + ", ".join(_input_args(node)) + ")"
         else:
@@ -131,9 +146,6 @@ def _functional_text(report: ModelReport, fill: bool) -> str:
                        for ref in call.inputs]
             start = f"({', '.join(sources)})" if call.several else sources[0]
             expression = f"{start} > {_call_text(node, call, graph, name_of, fill)}"
-            if call.layer in graph.layer_bindings and call.layer not in bound_made:
-                bound_made.add(call.layer)
-                lines.append(f"{graph.layer_bindings[call.layer]} = {_layer(node, fill)}")
         outputs = [(index, i) for i in range(len(network.tensors[index]))]
         refs = [Ref(*o) for o in outputs]
         if len(refs) == 1 and inlined(refs[0]):
@@ -141,7 +153,12 @@ def _functional_text(report: ModelReport, fill: bool) -> str:
             continue
         targets = [name_of(ref) if uses.get(ref) or ref in graph.tensor_names else "_" for ref in refs]
         lines.append(f"{', '.join(targets)} = {expression}" if any(t != "_" for t in targets) else expression)
-    lines.append("output " + ", ".join(name_of(ref) for ref in graph.outputs))
+    last = graph.outputs[0] if len(graph.outputs) == 1 else None
+    binding = f"{name_of(last)} = " if last is not None else ""
+    if last is not None and last not in graph.tensor_names and lines[-1].startswith(binding):
+        lines[-1] = lines[-1][len(binding):]  # the last chain is the output: no name, no `output` line
+    else:
+        lines.append("output " + ", ".join(name_of(ref) for ref in graph.outputs))
     return f"model {report.name}:\n" + "".join(f"    {line}\n" for line in lines)
 
 

@@ -104,6 +104,15 @@ def test_names_like_a_repeat_start_statements() -> None:
     assert [r.name for r in report.rows] == ["x0", "dense", "repeat_vector", "gru", "dense_1", "dense_2"]
 
 
+def test_a_tuple_on_the_line_after_a_bare_name_starts_a_statement() -> None:
+    """`b = z > encoder` then `(a, b) > Add`: the '(' opens a tuple, not encoder's arguments."""
+    report = report_of("x = Input(3)\nencoder = Dense(3)\na = x > encoder\nb = a > encoder\n(a, b) > Add\n"
+                       "expect shape\n(None, 3)")
+    assert [r.type for r in report.rows] == ["InputLayer", "Dense", "Add"]
+    error = one_error("Input(3) > Dense\n(4)")
+    assert (error.code, error.span.line) == ("E100", 2) and "not the arguments of 'Dense'" in error.message
+
+
 def test_a_chain_can_continue_from_a_fan_in_of_chains() -> None:
     report = report_of("a = Input(3)\nb = Input(3)\n(a > Dense(4), b > Dense(4)) > Concatenate > Dense(1)")
     assert report.output == (None, 1) and report.total == 16 + 16 + 9

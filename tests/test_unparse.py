@@ -15,11 +15,19 @@ EXTRA = [
     "Input(None, 6, dtype=float64, batch_size=2) > Conv1D(4, 3, padding=causal, dilation_rate=2) > GRU(3)",
     "Embedding(50, 4, mask_zero) > (LSTM(3, seq) > Dropout(0.25)) x2 > Bidirectional(GRU(2), merge_mode=ave)",
     "Input(5, 3) > LayerNormalization((1, 2)) > Reshape((-1,)) > Dense(2, relu, lora_rank=1)",
+    # functional: a layer bound between two others of its type, a shared layer called with a state, an output
+    # used again, an unbound Input, several outputs
+    "x = Input(5, 3)\nh = Input(4)\ny = x > LSTM(4, seq)\nshared = LSTM(4, seq)\nz = x > LSTM(4, seq)\n"
+    "a = y > shared(initial_state=(h, h))\nb = z > shared\n(a, b, a) > Concatenate > GRU(2)",
+    "i = Input(3)\nd = i > Dense(2)\ne = d > Dense(2)\n(d, e) > Add > Dense(1)\noutput e",
+    "x = Input(4, 2)\nx > GRU(3, state)",
 ]
 
 
 def structure(report: rnnspec.ModelReport) -> tuple:
-    return report.input, [(r.name, r.type, r.output_shape, r.weights) for r in report.rows]
+    """Layers and weights and, for a functional model, its inputs, outputs and how every call is wired."""
+    return (report.input, report.inputs, report.outputs,
+            [(r.name, r.type, r.output_shape, r.weights, r.outputs, r.inbound) for r in report.rows])
 
 
 @pytest.mark.parametrize("report", [r for _, r in MODELS] + [rnnspec.select(s) for s in EXTRA],

@@ -434,6 +434,10 @@ def translate_syntax_error(err: UnexpectedInput, window: Window, path: str) -> R
                     token.end_column or token.column + len(token))
         found = f"'{token}'"
     after = previous.type if previous is not None else None
+    if token.type == "NAME" and "MORETHAN" in expected and _BINDING.match(window.text, token.end_pos, window.end):
+        return RnnspecError("E100", f"'{token}' is bound after a chain that binds nothing", span,
+                            "a functional model starts with a binding, usually its input: x = Input(...), then "
+                            "x > ... (a model of one chain binds no names)")
     if token.type == "LINE_LPAR" and "LPAR" in expected and previous is not None:
         return RnnspecError("E100", f"a '(' at the start of a line opens a new statement, not the arguments of "
                             f"'{previous}'", span, f"write the arguments on the same line: {previous}(...)")
@@ -458,6 +462,9 @@ def translate_syntax_error(err: UnexpectedInput, window: Window, path: str) -> R
     if token.type == "RPAR" and not open_here:
         return RnnspecError("E101", f"unbalanced ')': {message}", span, "this ')' has no matching '('")
     return RnnspecError("E100", message, span, _hint(token.type, expected))
+
+
+_BINDING = re.compile(r"[ \t]*(=|,[ \t]*[A-Za-z_][A-Za-z0-9_]*[ \t]*[=,])")  # `y = `, `y, h =`: a binding
 
 
 def _hint(found: str, expected: set[str]) -> str | None:

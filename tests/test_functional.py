@@ -51,6 +51,12 @@ def test_a_chain_refuses_a_layer_of_several_outputs() -> None:
     assert error.hint is not None and "functional form" in error.hint
 
 
+def test_a_binding_after_a_lone_chain_says_how_a_functional_model_starts() -> None:
+    error = one_error("Input(3) > Dense(2)\ny = Input(4)\ny > Dense(1)")
+    assert (error.code, error.span.line) == ("E100", 2) and "bound after a chain" in error.message
+    assert error.hint is not None and "starts with a binding" in error.hint
+
+
 def test_a_chain_refuses_a_tuple_of_tensors() -> None:
     error = one_error("Input(3) > (Dense(2), Dense(3)) > Dense(1)")
     assert error.code == "E300" and "functional model" in error.message and error.span.column == 12

@@ -6,7 +6,6 @@ on Keras's weights and compared output by output, states and masks included.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -320,6 +319,12 @@ SMALL = {  # the bundled specs at sizes that run in milliseconds; the same topol
         x = a > Embedding(5, 4, mask_zero)
         y = b > Embedding(5, 4, mask_zero)
         (x, y) > Concatenate > LSTM(3, seq) > SimpleRNN(2)""",
+    "two_masked_concatenates": """
+        a = Input(6, dtype=int32)
+        b = Input(6, 4)
+        x = a > Embedding(5, 4, mask_zero)
+        y = (x, b) > Concatenate > GRU(4, seq)
+        (y, x) > Concatenate > LSTM(2)""",
     "masked_add": """
         a = Input(6, dtype=int32)
         b = Input(6, dtype=int32)
@@ -378,14 +383,22 @@ def test_numpy_refuses_a_mask_argument_and_wrong_inputs_of_a_functional_model() 
     assert out.shape == (2, 5)
 
 
-def test_a_1000_layer_functional_model_with_merges_checks(tmp_path: Path) -> None:
-    lines = ["x = Input(4, 8)"]
-    for i in range(250):
-        lines.append(f"a{i} = x > Dense(8)")
-        lines.append(f"b{i} = x > Dense(8)")
-        lines.append(f"x = (a{i}, b{i}) > Add > Dropout(0.1)".replace("x = ", f"y{i} = "))
-        lines[-3] = lines[-3].replace("x >", f"{'x' if i == 0 else f'y{i - 1}'} >")
-        lines[-2] = lines[-2].replace("x >", f"{'x' if i == 0 else f'y{i - 1}'} >")
-    lines.append("y249 > Dense(1)")
-    report = report_of("\n".join(lines))
-    assert len(report.rows) == 1 + 250 * 4 + 1
+def test_a_functional_numpy_model_copies_and_pickles_with_its_graph() -> None:
+    import copy
+    import pickle
+
+    report = report_of("\n".join(line.strip() for line in SMALL["seq2seq"].strip().splitlines()))
+    model = rnnspec.compile(report, backend="numpy", seed=3)
+    inputs = inputs_of(report)
+    expected = model(inputs)
+    for other in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        np.testing.assert_array_equal(other(inputs), expected)
+
+
+def test_a_1000_layer_functional_model_with_merges_checks() -> None:
+    """The shape bench/throughput.py times: 250 blocks of two branches merged, the last block the output."""
+    blocks = "".join(f"a{i} = x{i} > Dense(8)\nb{i} = x{i} > Dense(8)\nx{i + 1} = (a{i}, b{i}) > Add > Dropout(0.1)\n"
+                     for i in range(250))
+    report = report_of("x0 = Input(4, 8)\n" + blocks)
+    assert len(report.rows) == 1 + 250 * 4 and report.output == (None, 4, 8)
+    assert report.total == 250 * 2 * (8 * 8 + 8)

@@ -53,18 +53,19 @@ def build_functional(report: ModelReport) -> Any:
     network = report.network
     graph = network.graph
     made: dict[int, Any] = {}
+    for index, node in enumerate(graph.layers):  # all made first, in order, as Keras counts names (_count_name)
+        if node.type_name != "Input":
+            made[index] = keras_layer(node, network.names[index])
+            _count_name(node.type_name)
     tensors: dict[int, list[Any]] = {}
     for index, call in enumerate(graph.calls):  # every call, as written: a shared layer's node indices count them all
         node = graph.layers[call.layer]
-        name = network.names[call.layer]
         if not call.inputs:
-            x = keras.Input(shape=node.args.shape, batch_size=node.args.batch_size, dtype=node.args.dtype, name=name)
+            x = keras.Input(shape=node.args.shape, batch_size=node.args.batch_size, dtype=node.args.dtype,
+                            name=network.names[call.layer])
             tensors[index] = [x]
             continue
-        layer = made.get(call.layer)
-        if layer is None:
-            layer = made[call.layer] = keras_layer(node, name)
-            _count_name(node.type_name)
+        layer = made[call.layer]
         inputs = [tensors[ref.call][ref.index] for ref in call.inputs]
         kwargs: dict[str, Any] = {}
         if call.states:

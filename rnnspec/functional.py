@@ -152,8 +152,13 @@ class _Lowering:
                 self.chain_results.append((statement, flow.refs))
             return
         targets = statement.targets
+        seen: dict[str, Target] = {}
         for target in targets:
             self.require_free(target)
+            first = seen.setdefault(target.name, target)
+            if first is not target and target.name != DISCARD:
+                raise RnnspecError("E213", f"'{target.name}' is bound twice in one line", target.span,
+                                   "give each output its own name, or _ for one you do not need")
         if len(targets) == 1 and _is_layer_binding(statement.chain):
             call = statement.chain.stages[0].element
             assert isinstance(call, Call)
@@ -185,9 +190,8 @@ class _Lowering:
                                f"name it otherwise, e.g. {target.name.lower()}_out")
 
     def bind_layer(self, target: Target, call: Call) -> None:
-        """`encoder = LSTM(64)`: a layer, created here, whose every use calls the same weights."""
-        if call.name == "Input":
-            raise AssertionError("an Input binding is a tensor")
+        """`encoder = LSTM(64)`: a layer, created here, whose every use calls the same weights (never an Input:
+        `_is_layer_binding` sends that to `start` as a tensor)."""
         node, tensor_args = self.resolve(call)
         if any(tensor_args):
             raise RnnspecError("E201", "a bound layer takes its tensors where it is used, not where it is made",

@@ -144,6 +144,7 @@ def test_json_has_every_layer_with_its_inbound_tensors() -> None:
     ("x = Input(3)\nx > Dense(2)\ny > Dense(1)", "E212", "'y' is neither", "bound so far: x"),
     ("xs = Input(3)\nx > Dense(2)", "E212", "unknown name 'x'", "did you mean 'xs'?"),
     ("x = Input(3)\nx = Input(4)\nx > Dense(1)", "E213", "'x' is already bound (line 1)", "its own name"),
+    ("x = Input(5, 3)\na, a = x > GRU(4, state)\na > Dense(1)", "E213", "'a' is bound twice in one line", "_"),
     ("x = Input(5, 3)\nx > LSTM(4, state) > Dense(1)", "E214", "LSTM has 3 outputs (output, h, c)", "unpack"),
     ("x = Input(5, 3)\na, b = x > LSTM(4, state)", "E214", "3 outputs (output, h, c), but 2 name(s)", "with _"),
     ("x = Input(5, 3)\na, b = x > LSTM(4)", "E214", "2 names for the one output of LSTM", "add `state`"),

@@ -326,6 +326,29 @@ SMALL = {  # the bundled specs at sizes that run in milliseconds; the same topol
         x = a > Embedding(5, 4, mask_zero)
         y = (x, b) > Concatenate > GRU(4, seq)
         (y, x) > Concatenate > LSTM(2)""",
+    "masking_then_pooling": """
+        x = Input(6, 3)
+        y = x > Masking() > LSTM(2, seq) > GlobalAveragePooling1D()
+        y > Dense(1)""",
+    "masks_joined_in_time": """
+        a = Input(6, dtype=int32)
+        b = Input(6, dtype=int32)
+        x = a > Embedding(5, 4, mask_zero)
+        y = b > Embedding(5, 4)
+        (x, y) > Concatenate(axis=1) > GRU(2)""",
+    "one_state_three_uses": """
+        x = Input(5, 3)
+        _, h = x > GRU(3, state)
+        y = x > GRU(3, initial_state=h)
+        z = x > GRU(3, seq, initial_state=h) > GRU(3, initial_state=h)
+        (y, z, h) > Add""",
+    "shared_at_two_depths": """
+        a = Input(4, 3)
+        b = Input(4, 3)
+        shared = LSTM(3, seq)
+        c = a > shared
+        d = b > Dense(3) > shared
+        (c, d) > Add > LSTM(2)""",
     "masked_add": """
         a = Input(6, dtype=int32)
         b = Input(6, dtype=int32)

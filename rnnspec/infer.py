@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Sequence
 
 from rnnspec.errors import RnnspecError, Span
 from rnnspec.graph import Item, ModelAssertion, ModelGraph, Repeat, ShapeNote, lower
@@ -80,9 +80,9 @@ class ModelReport:
     # The functional form (rnnspec.functional_infer): the graph, every input and output, the summary's rows
     # (layers and the mask operations Keras lists) and what the backends run.
     functional: Any = None
-    inputs: list[tuple[str, Tensor]] = field(default_factory=list)
-    outputs: list[Tensor] = field(default_factory=list)
-    table: list[Any] = field(default_factory=list)
+    inputs: Sequence[tuple[str, Tensor]] = ()  # tuples by default: a chain's check makes no lists it never uses
+    outputs: Sequence[Tensor] = ()
+    table: Sequence[Any] = ()
     connected: bool = False  # whether Keras's summary has the "Connected to" column
     network: Any = None
 

@@ -77,8 +77,8 @@ class ToSyntax(Transformer):
 
     def anonymous(self, children: list) -> Module:
         statements, assertions, first, last = children[0]
-        chain = _last_chain(statements, first)
-        model = ModelDef(ANONYMOUS_MODEL, first, chain, assertions, first.to(last), _functional(statements))
+        chain, functional = _chain_and_statements(statements, first)
+        model = ModelDef(ANONYMOUS_MODEL, first, chain, assertions, first.to(last), functional)
         return Module(_current.path, _current.source, (model,))
 
     def module(self, children: list) -> Module:
@@ -86,8 +86,8 @@ class ToSyntax(Transformer):
 
     def model_def(self, children: list) -> ModelDef:
         keyword, name, (statements, assertions, first, last) = children
-        chain = _last_chain(statements, first)
-        return ModelDef(str(name), _span(name), chain, assertions, _span(keyword).to(last), _functional(statements))
+        chain, functional = _chain_and_statements(statements, first)
+        return ModelDef(str(name), _span(name), chain, assertions, _span(keyword).to(last), functional)
 
     def chain_body(self, items: list) -> tuple[tuple, tuple[Assertion, ...], Span, Span]:
         chain = items[0]
@@ -196,21 +196,17 @@ class ToSyntax(Transformer):
         return Assertion(str(kind), _span(kind), value, _span(keyword).to(value.span))
 
 
-def _functional(statements: tuple) -> tuple:
-    """The statements of a functional body; none for one chain alone, the sequential form."""
-    return () if len(statements) == 1 and type(statements[0]) is Chain else statements
-
-
-def _last_chain(statements: tuple, where: Span) -> Chain:
-    """The model's last chain (bound or not), which a sequential model is and a functional one is located by."""
-    if type(statements[-1]) is Chain:
-        return statements[-1]
+def _chain_and_statements(statements: tuple, where: Span) -> tuple[Chain, tuple]:
+    """(the model's last chain, the statements of a functional body): one chain alone is the sequential form, with
+    no statements; a functional model is located by its last chain, bound or not."""
+    if len(statements) == 1 and type(statements[0]) is Chain:
+        return statements[0], ()
     for statement in reversed(statements):
         if isinstance(statement, Chain):
-            return statement
+            return statement, statements
         if isinstance(statement, Binding):
-            return statement.chain
-    return Chain((), where)  # only `output` and `expect` lines: the checker reports what is missing
+            return statement.chain, statements
+    return Chain((), where), statements  # only `output` lines: the checker reports what is missing
 
 
 @lru_cache(maxsize=1)

@@ -177,12 +177,12 @@ class Concatenate(Merge):
             raise ShapeError(f"Concatenate axis {a.axis} is the batch axis of {_listed(shapes)}: it would join "
                              "samples, not features", hint="axis -1 joins the features, 1 the steps")
         for position in range(rank):
-            sizes = {s[position] for s in shapes} - {None}
+            sizes = list(dict.fromkeys(s[position] for s in shapes if s[position] is not None))  # in input order
             if position != axis and len(sizes) > 1:
                 where = "the batch sizes" if position == 0 else f"the sizes on axis {position}"
                 raise ShapeError(
                     f"Concatenate(axis={a.axis}) needs equal sizes on every axis but {a.axis}, but received "
-                    f"{_listed(shapes)}: {where} differ ({', '.join(str(d) for d in sorted(sizes))})",
+                    f"{_listed(shapes)}: {where} differ ({', '.join(str(d) for d in sizes)})",
                     hint=f"only axis {a.axis} may differ; bring the others to the same size first")
         joined = [s[axis] for s in shapes]
         total = None if None in joined else sum(d for d in joined if d is not None)

@@ -127,7 +127,7 @@ REFUSED = [
     ("Subtract", [(None, 3), (None, 3), (None, 3)], "exactly 2 tensors, but received 3"),
     ("Concatenate", [(None, 5, 3), (None, 6, 4)], "the sizes on axis 1 differ (5, 6)"),
     ("Concatenate", [(None, 5, 4), (None, 4)], "the same rank"),
-    ("Concatenate(axis=1)", [(None, 1, 4), (None, 5, 3)], "the sizes on axis 2 differ (3, 4)"),
+    ("Concatenate(axis=1)", [(None, 1, 4), (None, 5, 3)], "the sizes on axis 2 differ (4, 3)"),
     ("Concatenate", [(2, 3), (3, 3)], "the batch sizes differ (2, 3)"),
     ("Concatenate(axis=3)", [(None, 5, 4), (None, 5, 4)], "out of range"),
     ("Concatenate(axis=-4)", [(None, 5, 4), (None, 5, 4)], "out of range"),

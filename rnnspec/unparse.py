@@ -9,6 +9,7 @@ from typing import Any
 from rnnspec.graph import Item
 from rnnspec.infer import ModelReport
 from rnnspec.layers.base import LayerNode
+from rnnspec.layers.objects import KerasObject
 
 
 def spec_text(report: ModelReport, fill: bool = False) -> str:
@@ -65,6 +66,8 @@ _RESERVED = {"None", "none", "null", "true", "True", "false", "False", "model", 
 def _value(value: Any, fill: bool = False) -> str:
     if isinstance(value, LayerNode):
         return _layer(value, fill)
+    if isinstance(value, KerasObject):
+        return value.spec()
     if value is None:
         return "None"
     if isinstance(value, bool):

@@ -10,6 +10,7 @@ from typing import Any
 from rnnspec.errors import RnnspecError
 from rnnspec.infer import ModelReport
 from rnnspec.layers.base import LayerNode
+from rnnspec.layers.objects import KerasObject
 
 
 def _keras() -> Any:
@@ -24,11 +25,21 @@ def _keras() -> Any:
 def keras_layer(node: LayerNode, name: str | None = None) -> Any:
     """`keras.layers.<Type>(**arguments)`; layers given as arguments (wrappers) are built first."""
     keras = _keras()
-    kwargs = {key: keras_layer(value) if isinstance(value, LayerNode) else value
-              for key, value in node.kind.keras_kwargs(node.args).items()}
+    kwargs = {key: _keras_value(keras, value) for key, value in node.kind.keras_kwargs(node.args).items()}
     if name is not None:
         kwargs["name"] = name
     return getattr(keras.layers, node.type_name)(**kwargs)
+
+
+def _keras_value(keras: Any, value: Any) -> Any:
+    """A resolved argument as Keras takes it: a layer built, an initialiser, regulariser or constraint made."""
+    if isinstance(value, LayerNode):
+        return keras_layer(value)
+    if isinstance(value, KerasObject):
+        module = {"initializer": keras.initializers, "regularizer": keras.regularizers,
+                  "constraint": keras.constraints}[value.kind]
+        return getattr(module, value.name)(**dict(value.args))
+    return value
 
 
 def build(report: ModelReport) -> Any:

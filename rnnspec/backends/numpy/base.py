@@ -17,6 +17,7 @@ import numpy as np
 
 from rnnspec.backends.numpy.init import initial_value
 from rnnspec.layers.base import LayerNode, Weight
+from rnnspec.layers.objects import initializer_for
 from rnnspec.shape import Shape
 
 Array = np.ndarray
@@ -54,7 +55,7 @@ class Kernel:
     def fresh(self, rng: np.random.Generator) -> list[Array]:
         """Fresh weights drawn like Keras's default initialisers (wrappers ask the layers they hold)."""
         forget = bool(self.a.get("unit_forget_bias"))
-        return [initial_value(w, rng, forget) for w in self.specs]
+        return [initial_value(w, rng, forget, initializer_for(self.a, w.name)) for w in self.specs]
 
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
         return x, mask

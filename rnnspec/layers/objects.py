@@ -61,10 +61,11 @@ CLASSES: dict[str, dict[str, tuple[Param, ...]]] = {
     },
 }
 
-# The names Keras's `get` accepts for them (its ALL_OBJECTS_DICT), snake case and aliases.
+# The names Keras's `get` accepts for them (its ALL_OBJECTS_DICT), snake case and aliases; not "constant", which
+# Keras 3 lists but cannot make without a value (KeyError): write Constant(0.5).
 NAMES: dict[str, dict[str, str]] = {
     "initializer": {
-        "constant": "Constant", "glorot_normal": "GlorotNormal", "glorot_uniform": "GlorotUniform",
+        "glorot_normal": "GlorotNormal", "glorot_uniform": "GlorotUniform",
         "he_normal": "HeNormal", "he_uniform": "HeUniform", "identity": "Identity", "lecun_normal": "LecunNormal",
         "lecun_uniform": "LecunUniform", "normal": "RandomNormal", "one": "Ones", "ones": "Ones",
         "orthogonal": "Orthogonal", "random_normal": "RandomNormal", "random_uniform": "RandomUniform",

@@ -104,6 +104,7 @@ CODES: dict[str, str] = {
     "E213": "name bound twice",
     "E214": "outputs and names do not match",
     "E215": "name used before it is bound",
+    "E216": "layer name given twice",
     "E300": "shape error",
     "E301": "input shape required",
     "E302": "unknown dimension where a known one is needed",
@@ -124,4 +125,6 @@ CODES: dict[str, str] = {
     "W105": "warning: a name bound and never used",
     "W106": "warning: a chain's result never used",
     "W107": "warning: initial_state stops the mask",
+    "W108": "warning: float values into Embedding",
+    "W109": "warning: a deprecated argument",
 }

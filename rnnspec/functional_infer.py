@@ -10,16 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from rnnspec.errors import RnnspecError
+from rnnspec.errors import RnnspecError, Span
 from rnnspec.functional import FunctionalGraph, LayerCall, Ref
 from rnnspec.infer import ModelReport, Row
 from rnnspec.layers.base import LayerNode, ShapeError, Tensor, Weight
+from rnnspec.lint import MASK_PASSES  # layers whose output keeps the mask they receive
 from rnnspec.shape import Shape, format_shape
 
-# Layers whose output keeps the mask they receive (Keras: supports_masking with the default compute_mask).
-MASK_PASSES = frozenset({"Dense", "Activation", "Dropout", "SpatialDropout1D", "LayerNormalization",
-                         "BatchNormalization", "TimeDistributed", "GaussianNoise", "GaussianDropout",
-                         "AlphaDropout", "ActivityRegularization", "UnitNormalization"})
 ELEMENTWISE_MERGES = frozenset({"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"})
 
 
@@ -92,6 +89,9 @@ def infer_functional(graph: FunctionalGraph, inputs: list[Tensor] | None = None)
     report.functional = graph
     if graph.errors:
         report.errors.extend(graph.errors)
+        return report
+    _check_names(graph, report.errors)
+    if report.errors:
         return report
     walk = _Walk(graph, inputs)
     try:
@@ -167,6 +167,9 @@ class _Walk:
                 weights = tuple(node.kind.call_weights(node.args, inputs))
             except ShapeError as err:
                 raise err.located(call.span) from None
+            warning = node.kind.input_warning(node.args, inputs[0]) if node.kind.warns_on_input else None
+            if warning is not None:
+                self.warnings.append(RnnspecError(*warning[:2], call.span, warning[2], severity="warning"))
             if call.layer in self.weights:
                 self.check_shared(call, node, weights)
             else:
@@ -346,15 +349,42 @@ def _layer_names(graph: FunctionalGraph) -> list[str]:
     """Keras's names: an Input takes the name it is bound to; every other layer its type's name, numbered in the
     order the layers are made (`lstm`, `lstm_1`), past the names already taken."""
     taken = set(graph.input_names.values())
+    taken.update(node.args["name"] for node in graph.layers if node.args.get("name") is not None)
     counters: dict[str, int] = {}
     names = []
     for index, node in enumerate(graph.layers):
         if index in graph.input_names:
             names.append(graph.input_names[index])
             continue
+        if node.args.get("name") is not None:
+            names.append(node.args["name"])
+            continue
         base = "input_layer" if node.type_name == "Input" else node.kind.keras_name
         names.append(_next_name(base, counters, taken))
     return names
+
+
+def _check_names(graph: FunctionalGraph, errors: list[RnnspecError]) -> None:
+    """E216 for a layer name given twice, or given to a layer while an input is bound to it: Keras refuses a model
+    whose layers share a name."""
+    from rnnspec.infer import duplicate_name
+
+    inputs = {name: graph.layers[index].span for index, name in graph.input_names.items()}
+    seen: dict[str, Span] = {}
+    made: set[int] = set()
+    for node in graph.layers:
+        name = node.args.get("name")
+        if name is None or node.type_name == "Input":
+            continue
+        span = node.arg_spans.get("name", node.span)
+        if id(node) in made:  # one node made into several layers (a repeat's copies)
+            errors.append(duplicate_name(name, span, None, 2))
+            continue
+        made.add(id(node))
+        first = seen.get(name) or inputs.get(name)
+        if first is not None:
+            errors.append(duplicate_name(name, span, first))
+        seen.setdefault(name, span)
 
 
 def _next_name(base: str, counters: dict[str, int], taken: set[str]) -> str:

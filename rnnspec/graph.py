@@ -7,7 +7,7 @@ from typing import Union
 
 from rnnspec.errors import RnnspecError, Span
 from rnnspec.layers.base import (
-    Args, LayerArg, LayerNode, LayerType, Param, Tensor, ident_of, lookup, registry, suggest,
+    Args, LayerArg, LayerNode, LayerType, Name, Param, Tensor, ident_of, lookup, registry, suggest,
 )
 from rnnspec.shape import Shape
 from rnnspec.syntax import Arg, Call, Chain, FanIn, Group, Ident, Literal, ModelDef, Stage, TupleLit, Value
@@ -97,9 +97,7 @@ def resolve_call(call: Call) -> LayerNode:
         else:
             name = flags[written][0] if written in flags and written not in kind.param_table else written
             if name not in kind.param_table:
-                names = [p.name for p in kind.params] + list(kind.flags)
-                raise RnnspecError("E201", f"{kind.name} has no argument '{written}'", arg.name_span,
-                                   suggest(written, names) or f"{kind.name} takes: {', '.join(names) or 'nothing'}")
+                raise _unknown_argument(kind, written, arg.name_span)
             value = arg.value
         if name in values:
             raise _twice(kind, name, written, spans[name], arg.span)
@@ -116,6 +114,24 @@ def resolve_call(call: Call) -> LayerNode:
         args[name] = _convert(kind, kind.param_table[name], value, flags)
     kind.validate(args, spans)
     return LayerNode(kind, args, call.span, spans)
+
+
+def _unknown_argument(kind: LayerType, written: str, span: Span | None) -> RnnspecError:
+    """E201, with why: a Keras argument rnnspec does not support yet says so; a word that is an argument of other
+    layers says which; otherwise the closest name."""
+    if written in kind.unsupported:
+        return RnnspecError("E201", f"{kind.name}'s argument '{written}' is not supported", span,
+                            kind.unsupported[written])
+    names = [p.name for p in kind.params] + list(kind.flags)
+    close = suggest(written, names)
+    owners = [other.name for other in registry().values() if written in other.param_table]
+    if owners:
+        shown = ", ".join(owners[:4]) + (f" and {len(owners) - 4} more" if len(owners) > 4 else "")
+        where = f"'{written}' is a Keras argument of {shown}, not of {kind.name}"
+        return RnnspecError("E201", f"{kind.name} has no argument '{written}'", span,
+                            f"{where}; {close}" if close else where)
+    return RnnspecError("E201", f"{kind.name} has no argument '{written}'", span,
+                        close or f"{kind.name} takes: {', '.join(names) or 'nothing'}")
 
 
 def _convert(kind: LayerType, param: Param, value: Value, flags: dict[str, object]) -> object:
@@ -142,7 +158,7 @@ def _convert(kind: LayerType, param: Param, value: Value, flags: dict[str, objec
 
 def _accepts(param: Param, value: Value) -> bool:
     """Whether `value` is valid for `param` (a word given to the wrong argument usually fits another one)."""
-    if isinstance(param.type, LayerArg):
+    if isinstance(param.type, (LayerArg, Name)):  # any word is a valid name: it says nothing about the slip
         return False
     try:
         param.type.convert(param.name, value, resolve_call)
@@ -174,7 +190,7 @@ def _too_many(kind: LayerType, arg: Arg) -> RnnspecError:
     if word and flags:
         hint = suggest(word, flags) or f"{kind.name} accepts the flags: {', '.join(flags)}"
     else:
-        hint = "name the extra argument, as in name=value" if kind.params else None
+        hint = "name the extra argument, as in name=value" if kind.positional else None
     return RnnspecError("E206", f"{kind.name} {takes}; this one is extra", arg.span, hint)
 
 

@@ -142,8 +142,12 @@ def infer_graph(graph: ModelGraph) -> ModelReport:
                 "for sequences of 32 features"))
             return report
     report.input = x
+    taken = given_names(graph.layers, report.errors)
+    if report.errors:
+        return report
+    walk = _Walk(report, x, unroll=graph.size <= MAX_UNROLLED, taken=taken)
     try:
-        _Walk(report, x, unroll=graph.size <= MAX_UNROLLED).items(graph.layers, graph.notes)
+        walk.items(graph.layers, graph.notes)
     except ShapeError as err:
         report.errors.append(err)
         return report
@@ -151,8 +155,41 @@ def infer_graph(graph: ModelGraph) -> ModelReport:
     if not report.errors:
         from rnnspec.lint import lint
 
-        report.warnings = graph.warnings + lint(report)
+        report.warnings = graph.warnings + walk.warnings + lint(report)
     return report
+
+
+def given_names(items: Sequence[Item], errors: list[RnnspecError]) -> set[str]:
+    """The layer names the spec gives (`name=`), which auto names skip; a name given twice, or to a layer
+    repeated, is E216 (Keras refuses a model whose layers share a name)."""
+    seen: dict[str, Span] = {}
+
+    def visit(items: Sequence[Item], copies: int) -> None:
+        for item in items:
+            if isinstance(item, Repeat):
+                visit(item.body, copies * item.count)
+                continue
+            name = item.args.get("name")
+            if name is None:
+                continue
+            span = item.arg_spans.get("name", item.span)
+            if name in seen or copies > 1:
+                errors.append(duplicate_name(name, span, seen.get(name), copies))
+            seen.setdefault(name, span)
+
+    visit(items, 1)
+    return set(seen)
+
+
+def duplicate_name(name: str, span: Span, first: Span | None, copies: int = 1) -> RnnspecError:
+    """E216: Keras needs every layer of a model to have its own name."""
+    if first is None:
+        return RnnspecError("E216", f"the layer name '{name}' is given to a layer repeated {copies} times", span,
+                            "each copy is a layer of its own and needs its own name: drop name= from the repeat, "
+                            "or write the copies out")
+    return RnnspecError("E216", f"the layer name '{name}' is already given at line {first.line}", span,
+                        "each layer of a model needs its own name (Keras refuses the model); rename one, or "
+                        "drop name= to let rnnspec number it")
 
 
 def check_model(model: ModelDef) -> ModelReport:
@@ -200,9 +237,11 @@ class _Walk:
     as Keras lists them; in a bigger one they are folded: copies are inferred until one leaves the input as it
     found it (a fixed point), and every later copy, the same layers on the same input, is counted, not inferred."""
 
-    def __init__(self, report: ModelReport, x: Tensor, unroll: bool) -> None:
+    def __init__(self, report: ModelReport, x: Tensor, unroll: bool, taken: set[str] = frozenset()) -> None:
         self.report, self.x, self.unroll = report, x, unroll
         self.names: dict[str, int] = {}
+        self.taken = taken  # names the spec gives, which auto names skip
+        self.warnings: list[RnnspecError] = []  # about an input a layer takes (Embedding fed floats), once per layer
         # A repeat reuses one resolved node, so its copies that receive the same input need inferring only once.
         self.known: dict[tuple[int, Tensor], tuple[Tensor, tuple[Weight, ...]]] = {}
         self.reported: set[Span] = set()
@@ -241,10 +280,19 @@ class _Walk:
             except ShapeError as err:
                 raise _diagnose(err, node, report, x) from None
             self.known[key] = out, weights
-        base = node.kind.keras_name
-        seen = self.names.get(base, 0)
-        self.names[base] = seen + 1
-        row = Row.of(base if seen == 0 else f"{base}_{seen}", node, x.shape, out.shape, weights)
+            warning = node.kind.input_warning(node.args, x) if node.kind.warns_on_input else None
+            if warning is not None and node.span not in self.reported:
+                self.reported.add(node.span)
+                self.warnings.append(RnnspecError(*warning[:2], node.span, warning[2], severity="warning"))
+        name = node.args.get("name")
+        if name is None:
+            base = node.kind.keras_name
+            seen = self.names.get(base, 0)
+            self.names[base] = seen + 1
+            name = base if seen == 0 else f"{base}_{seen}"
+            if self.taken and name in self.taken:
+                name = self.free_name(base)
+        row = Row.of(name, node, x.shape, out.shape, weights)
         report.rows.append(row)
         self.x = out
         if not self.unroll:  # only a fold needs the running totals
@@ -252,6 +300,15 @@ class _Walk:
             totals[0] += row.trainable
             totals[1] += row.non_trainable
             totals[2] += 1
+
+    def free_name(self, base: str) -> str:
+        """The next automatic name past those the spec gives (`dense_1` when a layer is named `dense`)."""
+        while True:
+            seen = self.names[base]
+            self.names[base] = seen + 1
+            name = f"{base}_{seen}"
+            if name not in self.taken:
+                return name
 
     def repeat(self, repeat: Repeat) -> None:
         if self.unroll:
@@ -292,6 +349,8 @@ class _Walk:
         rows = self.report.rows
         for index in range(first, len(rows)):  # the inferred copy becomes the last one, named as Keras would
             row = rows[index]
+            if row.node.args.get("name") is not None:  # never in a fold: a named layer repeated is E216
+                continue
             base = row.node.kind.keras_name
             number = int(row.name[len(base) + 1:] or 0) + shift[base]
             rows[index] = row._replace(name=f"{base}_{number}")

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from rnnspec.errors import RnnspecError
 from rnnspec.infer import ModelReport, Row
+from rnnspec.layers.base import LayerNode
 
 # Layers through which Keras passes a mask unchanged; the rest of the non-recurrent layers drop it.
-MASK_PASSES = {"Dense", "Activation", "Dropout", "SpatialDropout1D", "LayerNormalization", "BatchNormalization",
-               "TimeDistributed"}
+MASK_PASSES = frozenset({
+    "Dense", "Activation", "Dropout", "SpatialDropout1D", "LayerNormalization", "BatchNormalization", "TimeDistributed",
+    "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+    "ActivityRegularization", "UnitNormalization",
+})  # Keras: supports_masking with the default compute_mask, checked in tests/test_lint.py
 MASK_MAKERS = {"Embedding", "Masking"}
 MASK_CONSUMERS = {"GlobalAveragePooling1D"}
 RECURRENT = {"SimpleRNN", "LSTM", "GRU", "Bidirectional"}
@@ -35,10 +39,29 @@ def _unrolled(row: Row) -> bool:
     return bool(args.layer.args.get("unroll") or backward is not None and backward.args.get("unroll"))
 
 
+def _deprecated(row: Row) -> list[RnnspecError]:
+    """W109 for each deprecated argument given, on the row's layer or a layer it wraps."""
+    kind = row.node.kind
+    if not kind.deprecated and not kind.layer_params:  # most layers: nothing to look at
+        return []
+    found = []
+    stack = [row.node]
+    while stack:
+        node = stack.pop()
+        for param in node.kind.deprecated:
+            if node.args.get(param.name) != param.default:
+                found.append(RnnspecError("W109", f"{node.type_name}'s '{param.name}' is deprecated: {param.deprecated}",
+                                          node.arg_spans.get(param.name, node.span),
+                                          f"remove {param.name}=; rnnspec and Keras ignore it", severity="warning"))
+        stack += [node.args[name] for name in node.kind.layer_params if isinstance(node.args[name], LayerNode)]
+    return found
+
+
 def lint_rows(report: ModelReport) -> list[RnnspecError]:
     """The warnings about one layer alone, for a functional model (the others follow a chain's order)."""
     found: list[RnnspecError] = []
     for row in report.rows:
+        found += _deprecated(row)
         kind = row.type
         if kind in ("Dropout", "SpatialDropout1D") and row.node.args.rate == 0:
             found.append(_warning("W101", f"{kind} with rate 0 does nothing", row, "remove it, or give it a rate"))
@@ -57,6 +80,8 @@ def lint(report: ModelReport) -> list[RnnspecError]:
     before: Row | None = None  # the last row that is not a Dropout or an Activation
     for index, row in enumerate(report.rows):
         kind, args = row.type, row.node.args
+        if row.node.kind.deprecated or row.node.kind.layer_params:
+            found += _deprecated(row)
         if kind in ("Dropout", "SpatialDropout1D") and args.rate == 0:
             found.append(_warning("W101", f"{kind} with rate 0 does nothing", row, "remove it, or give it a rate"))
         if kind in RECURRENT:

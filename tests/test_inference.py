@@ -36,9 +36,13 @@ def test_explicit_input_with_dtype_and_fixed_length() -> None:
     assert report.rows[0].output_shape == (None, 20, 8)
 
 
-def test_float_features_into_embedding_are_refused() -> None:
-    (err,) = errors("Input(20) > Embedding(100, 8)")
-    assert err.code == "E300" and "integer ids" in err.message and err.span.column == 13
+def test_float_features_into_embedding_are_a_warning() -> None:
+    """Keras casts float values to ids, and real code relies on it: a warning with the integer input to write."""
+    (report,) = rnnspec.check("Input(20) > Embedding(100, 8)")
+    assert report.ok and [w.code for w in report.warnings] == ["W108"]
+    warning = report.warnings[0]
+    assert warning.span is not None and warning.span.column == 13
+    assert warning.hint is not None and "dtype=int32" in warning.hint
 
 
 def test_rnn_after_last_step_only_layer_names_the_culprit() -> None:

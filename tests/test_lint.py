@@ -62,3 +62,23 @@ def test_w100_reads_the_rows_in_one_pass() -> None:
     report.rows = CountingList(report.rows)
     assert [str(w) for w in lint(report)] == expected and len(expected) == 1 and "W100" in expected[0]
     assert report.rows.reads <= 2 * len(report.rows)  # not len(rows) squared
+
+
+MINIMAL_ARGS = {"Dense": (2,), "Activation": ("relu",), "Dropout": (0.1,), "SpatialDropout1D": (0.1,),
+                "GaussianNoise": (0.1,), "GaussianDropout": (0.1,), "AlphaDropout": (0.1,)}
+
+
+@pytest.mark.keras
+def test_the_layers_said_to_keep_a_mask_keep_it_in_keras() -> None:
+    """MASK_PASSES (used by W103 and by the functional form's mask rules) is what Keras does: these layers support
+    masking and keep the default compute_mask, which hands the mask on."""
+    import keras
+    from keras.src.layers.layer import Layer
+
+    from rnnspec.lint import MASK_PASSES
+
+    for name in sorted(MASK_PASSES):
+        cls = getattr(keras.layers, name)
+        layer = cls(keras.layers.Dense(2)) if name == "TimeDistributed" else cls(*MINIMAL_ARGS.get(name, ()))
+        assert layer.supports_masking, name
+        assert name == "TimeDistributed" or type(layer).compute_mask is Layer.compute_mask, name

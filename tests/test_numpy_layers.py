@@ -214,8 +214,9 @@ POOLING = [
 ]
 
 
-@pytest.mark.parametrize("kind", ["MaxPooling1D", "AveragePooling1D"])
-@pytest.mark.parametrize("layer", POOLING)
+# Keras 3 gives AveragePooling1D no default pool_size (rnnspec requires one, as Keras does); MaxPooling1D has 2
+@pytest.mark.parametrize(("kind", "layer"), [(kind, layer) for kind in ("MaxPooling1D", "AveragePooling1D")
+                                             for layer in POOLING if (kind, layer) != ("AveragePooling1D", "{}")])
 def test_pooling(kind: str, layer: str) -> None:
     check(f"Input(9, 3) > {layer.format(kind)}", (2, 9, 3))
 

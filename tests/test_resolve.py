@@ -50,7 +50,9 @@ EMB = "Embedding(100, 8)\n> "  # a first layer that implies the input, so the la
     (EMB + "LSTM(32, activaton=relu)", "E201", 2, 12, "LSTM has no argument 'activaton'",
      "did you mean 'activation'?"),
     (EMB + "LSTM(32, sequ=true)", "E201", 2, 12, "no argument 'sequ'", "did you mean 'seq'?"),
-    (EMB + "Flatten(size=3)", "E201", 2, 11, "Flatten has no argument 'size'", "Flatten takes: nothing"),
+    (EMB + "Flatten(size=3)", "E201", 2, 11, "Flatten has no argument 'size'",
+     "'size' is a Keras argument of UpSampling1D, not of Flatten"),
+    (EMB + "Flatten(sise=3)", "E201", 2, 11, "Flatten has no argument 'sise'", "Flatten takes: data_format, activity"),
     # wrong types
     (EMB + "LSTM(units=relu)", "E202", 2, 14, "'units' expects an integer >= 1, found 'relu'",
      "'relu' is a value for 'activation': write activation=relu"),

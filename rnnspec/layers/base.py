@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Iterable, Mapping, NamedTuple
 
 from rnnspec.errors import RnnspecError, Span
@@ -232,6 +232,30 @@ class Activation(Choice):
 
 
 DTYPES = ("float32", "float64", "float16", "bfloat16", "int32", "int64", "int16", "int8", "uint8", "bool")
+# Keras's other spellings (`keras.backend.standardize_dtype`: "int" is int64 on the TensorFlow backend, "float"
+# float32) and the mixed-precision policies a layer's `dtype=` takes (computing in the first, storing in the second).
+DTYPE_ALIASES = {"int": "int64", "float": "float32"}
+POLICIES = ("mixed_float16", "mixed_bfloat16")
+
+
+@dataclass(frozen=True)
+class DType(Choice):
+    """A dtype by Keras's name or one of its aliases (`int`, `float`), resolved to the name Keras reports."""
+
+    choices: tuple[str, ...] = DTYPES
+    aliases: tuple[tuple[str, str], ...] = tuple(DTYPE_ALIASES.items())
+
+    def convert(self, param: str, value: Value, resolver: Any) -> str | None:
+        word = ident_of(value)
+        if word is None and isinstance(value, Literal) and isinstance(value.value, str):
+            word = value.value
+        alias = dict(self.aliases).get(word or "")
+        return alias if alias is not None else super().convert(param, value, resolver)
+
+
+def compute_dtype(policy: str) -> str:
+    """The dtype a layer of this `dtype=` computes in (`mixed_float16` computes in float16)."""
+    return policy[len("mixed_"):] if policy.startswith("mixed_") else policy
 
 
 @dataclass(frozen=True)
@@ -278,6 +302,23 @@ class IntTuple(ArgType):
 
 
 @dataclass(frozen=True)
+class Name(ArgType):
+    """A layer's name: a word or a string, without `/` (Keras refuses it: it separates the parts of weight paths)."""
+
+    description: str = "a name (a word or a string, without '/')"
+
+    def convert(self, param: str, value: Value, resolver: Any) -> str | None:
+        if is_none(value):
+            return None
+        word = ident_of(value)
+        if word is None and isinstance(value, Literal) and isinstance(value.value, str):
+            word = value.value
+        if not word or "/" in word or word in _TRUE | _FALSE:
+            raise type_error(param, self.description, value)
+        return word
+
+
+@dataclass(frozen=True)
 class LayerArg(ArgType):
     """A layer given as an argument (wrappers); `families` limits which layers fit."""
 
@@ -308,6 +349,7 @@ class Param:
     default: Any = REQUIRED
     positional: bool = False
     doc: str = ""
+    deprecated: str | None = None  # why Keras no longer uses it: accepted with a warning (W109), not passed on
 
     @property
     def required(self) -> bool:
@@ -339,6 +381,7 @@ class LayerNode:
 
 
 _registry: dict[str, "LayerType"] = {}
+_aliases: dict[str, str] = {}  # Keras's other names for a class (`MaxPool1D`): the same layer type
 
 
 def snake_case(name: str) -> str:
@@ -356,19 +399,32 @@ class LayerType:
     flags: ClassVar[Mapping[str, tuple[str, Any]]] = {}
     varargs: ClassVar[str | None] = None  # name of a param that collects extra positional args (Input)
     doc: ClassVar[str] = ""
+    aliases: ClassVar[tuple[str, ...]] = ()  # Keras's other names for the class (`keras.layers.MaxPool1D`)
+    # The arguments every Keras layer takes through `Layer.__init__` (its **kwargs), added after the class's own
+    # params unless it declares them: so a layer type gets `name=`, `dtype=` etc. without writing them.
+    generic: ClassVar[tuple[str, ...]] = ("activity_regularizer", "trainable", "dtype", "autocast", "name")
+    # Keras arguments rnnspec refuses, each with why (E201 with this hint, not "did you mean").
+    unsupported: ClassVar[Mapping[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "name" in cls.__dict__:
             _registry[cls.name] = cls()
+            for alias in cls.__dict__.get("aliases", ()):
+                _aliases[alias] = cls.name
 
     def __init__(self) -> None:
+        self.params = _with_generic(self.params, self.generic)  # type: ignore[misc]
         self.keras_name = snake_case(self.name)  # Keras's default layer name, computed once per type
         self.flag_table = self.all_flags()
         self.param_table = {p.name: p for p in self.params}
         self.positional = tuple(p for p in self.params if p.positional)
         self.required = tuple(p.name for p in self.params if p.required)
         self.defaults = {p.name: None if p.required else p.default for p in self.params}
+        self.deprecated = tuple(p for p in self.params if p.deprecated)
+        self.layer_params = tuple(p.name for p in self.params if isinstance(p.type, LayerArg))  # a wrapper's layers
+        # whether `input_warning` is overridden: the walks skip the call for the many layer types that warn of nothing
+        self.warns_on_input = type(self).input_warning is not LayerType.input_warning
 
     def param(self, name: str) -> Param | None:
         return self.param_table.get(name)
@@ -390,7 +446,13 @@ class LayerType:
         return Tensor(self.output_shape(a, x.shape), self.output_dtype(a, x))
 
     def output_dtype(self, a: Args, x: Tensor) -> str:
-        return "float32"
+        """Keras's layers output their compute dtype: float32 unless `dtype=` gives another."""
+        policy = a.get("dtype")
+        return "float32" if policy is None else compute_dtype(policy)
+
+    def input_warning(self, a: Args, x: Tensor) -> tuple[str, str, str] | None:
+        """(code, message, hint) for an input the layer takes but probably should not (Embedding: floats)."""
+        return None
 
     # ---- the functional form (several tensors in or out); a chain uses only `output` and `weights`
 
@@ -430,8 +492,12 @@ class LayerType:
         return []
 
     def keras_kwargs(self, a: Args) -> dict[str, Any]:
-        """Constructor arguments for `keras.layers.<name>`: the resolved arguments, by Keras's names."""
-        return dict(a)
+        """Constructor arguments for `keras.layers.<name>`: the resolved arguments, by Keras's names (a deprecated
+        one, which Keras ignores with a warning of its own, is left out)."""
+        kwargs = dict(a)
+        for param in self.deprecated:
+            kwargs.pop(param.name, None)
+        return kwargs
 
 
 # Every Keras layer takes `trainable`; the layers with weights declare it (it moves counts to non-trainable).
@@ -440,6 +506,14 @@ TRAINABLE = Param("trainable", Bool(), True, doc="false freezes every weight (co
 # `lora_rank` (Dense, Embedding, Conv1D): Keras freezes the kernel and adds two trainable low-rank factors.
 LORA_RANK = Param("lora_rank", Int(min=1, nullable=True), None,
                   doc="LoRA: the kernel (Embedding: the table) is frozen and two trainable factors of this rank added")
+
+
+LORA_ALPHA = Param("lora_alpha", Int(min=1, nullable=True), None,
+                   doc="LoRA's scale is lora_alpha / lora_rank (None: the rank, a scale of 1)")
+# Keras 3.15's Dense and Embedding keep `lora_alpha` in their config but build with `enable_lora(rank)`, which
+# resets it to the rank: it scales nothing there, and the NumPy backend computes as Keras does.
+LORA_ALPHA_IGNORED = replace(LORA_ALPHA, doc="passed to Keras, which resets it to lora_rank when the layer is built "
+                             "(Keras 3.15): no effect on outputs")
 
 
 def with_lora(weights: list[Weight], rank: int | None) -> list[Weight]:
@@ -452,19 +526,57 @@ def with_lora(weights: list[Weight], rank: int | None) -> list[Weight]:
             Weight(f"lora_{main.name}_b", (rank, main.shape[-1]))]
 
 
+# ---- the arguments of Keras's `Layer.__init__`, which every layer type takes (see LayerType.generic)
+
+LAYER_DTYPE = Param("dtype", DType(choices=(*DTYPES, *POLICIES), nullable=True), None,
+                    doc="the layer's dtype policy (None: float32); the NumPy backend computes in the model's dtype")
+AUTOCAST = Param("autocast", Bool(), True, doc="cast float inputs to the layer's compute dtype")
+NAME = Param("name", Name(), None, doc="the layer's name (None: Keras's, e.g. dense_1); unique in a model")
+
+# What an argument that shapes nothing and counts nothing does, for `rnnspec layers` (by its name's ending).
+_INERT_DOCS = {
+    "_initializer": "how fresh weights are drawn (Keras and the NumPy backend); no effect on shapes or counts",
+    "_regularizer": "a training penalty; no effect on shapes, counts or outputs",
+    "_constraint": "applied after each training step; no effect on shapes, counts or outputs",
+}
+
+
+def _with_generic(params: tuple[Param, ...], generic: tuple[str, ...]) -> tuple[Param, ...]:
+    """The class's params, then the generic ones it does not declare; arguments that change no number get a doc
+    that says so."""
+    from rnnspec.layers.objects import ACTIVITY_REGULARIZER
+
+    table = {"activity_regularizer": ACTIVITY_REGULARIZER, "trainable": TRAINABLE, "dtype": LAYER_DTYPE,
+             "autocast": AUTOCAST, "name": NAME}
+    declared = {p.name for p in params}
+    result = []
+    for p in (*params, *(table[g] for g in generic if g not in declared)):
+        suffix = next((s for s in _INERT_DOCS if p.name.endswith(s)), None)
+        if suffix is not None and not p.doc:
+            p = replace(p, doc=_INERT_DOCS[suffix])
+        result.append(p)
+    return tuple(result)
+
+
 def registry() -> Mapping[str, LayerType]:
     from rnnspec import layers  # noqa: F401  (importing the package registers every family)
 
     return _registry
 
 
+def aliases() -> Mapping[str, str]:
+    """Keras's other names for layer types rnnspec has (`MaxPool1D` -> `MaxPooling1D`)."""
+    registry()
+    return _aliases
+
+
 def lookup(name: str, span: Span) -> LayerType:
-    kind = _registry.get(name)
+    kind = _registry.get(name) or _registry.get(_aliases.get(name, ""))
     if kind is None:
         table = registry()  # the families register on import; look again before calling the name unknown
-        kind = table.get(name)
+        kind = table.get(name) or table.get(_aliases.get(name, ""))
         if kind is None:
-            raise RnnspecError("E200", f"unknown layer '{name}'", span, suggest(name, table))
+            raise RnnspecError("E200", f"unknown layer '{name}'", span, suggest(name, [*table, *_aliases]))
     return kind
 
 

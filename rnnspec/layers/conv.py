@@ -5,9 +5,10 @@ from typing import Mapping
 
 from rnnspec.errors import RnnspecError, Span
 from rnnspec.layers.base import (
-    LORA_RANK, TRAINABLE, Activation, Args, Bool, Choice, Int, IntTuple, LayerType, Param, ShapeError, Weight,
+    LORA_ALPHA, LORA_RANK, NAME, TRAINABLE, Activation, Args, Bool, Choice, Int, IntTuple, LayerType, Param, ShapeError, Weight,
     require_rank, with_lora,
 )
+from rnnspec.layers.objects import weight_arguments
 from rnnspec.shape import Shape, conv_length, format_shape
 
 WINDOW = IntTuple(length=1)
@@ -37,6 +38,13 @@ def _channels(layer: str, shape: Shape, data_format: str) -> int:
     return channels
 
 
+def windowed(layer: str, shape: Shape, a: Args, channels_out: int) -> Shape:
+    """The output of a convolution's window (kernel_size, strides, dilation_rate, padding) with `channels_out`."""
+    out = _window_output(layer, shape, a.kernel_size[0], a.strides[0], a.dilation_rate[0], a.padding, a.data_format)
+    axis = _axes(a.data_format)[1]
+    return tuple(channels_out if i == axis else d for i, d in enumerate(out))
+
+
 def _window_output(layer: str, shape: Shape, kernel: int, stride: int, dilation: int, padding: str,
                    data_format: str) -> Shape:
     """The input shape with its steps axis replaced by the number of window positions."""
@@ -56,6 +64,7 @@ class Conv1D(LayerType):
     """A 1-D convolution over time; kernel `(kernel_size, channels/groups, filters)` as in Keras."""
 
     name = "Conv1D"
+    aliases = ("Convolution1D",)
     family = "conv"
     params = (
         Param("filters", Int(min=1), positional=True),
@@ -67,7 +76,9 @@ class Conv1D(LayerType):
         Param("groups", Int(min=1), 1),
         Param("activation", Activation(), "linear"),
         Param("use_bias", Bool(), True),
+        *weight_arguments(("kernel", "glorot_uniform"), ("bias", "zeros")),
         LORA_RANK,
+        LORA_ALPHA,
         TRAINABLE,
     )
 
@@ -84,10 +95,7 @@ class Conv1D(LayerType):
         if channels % a.groups:
             raise ShapeError(f"Conv1D with groups={a.groups} needs channels divisible by it, but received "
                              f"{format_shape(shape)}")
-        out = _window_output(self.name, shape, a.kernel_size[0], a.strides[0], a.dilation_rate[0], a.padding,
-                             a.data_format)
-        channel_axis = _axes(a.data_format)[1]
-        return tuple(a.filters if i == channel_axis else d for i, d in enumerate(out))
+        return windowed(self.name, shape, a, a.filters)
 
     def declared_weights(self, a: Args, shape: Shape) -> list[Weight]:
         channels = _channels(self.name, shape, a.data_format)
@@ -102,6 +110,7 @@ class Pooling1D(LayerType):
         Param("strides", IntTuple(length=1, nullable=True), None, positional=True, doc="None: the pool size"),
         Param("padding", Choice(choices=("valid", "same")), "valid", positional=True),
         DATA_FORMAT,
+        NAME,  # Keras's pooling layers name it before their **kwargs
     )
 
     def output_shape(self, a: Args, shape: Shape) -> Shape:
@@ -111,10 +120,14 @@ class Pooling1D(LayerType):
 
 class MaxPooling1D(Pooling1D):
     name = "MaxPooling1D"
+    aliases = ("MaxPool1D",)
 
 
 class AveragePooling1D(Pooling1D):
     name = "AveragePooling1D"
+    aliases = ("AvgPool1D",)
+    # Keras 3 gives MaxPooling1D a pool size of 2 by default, and AveragePooling1D none: it must be written
+    params = (Param("pool_size", WINDOW, positional=True), *Pooling1D.params[1:])
 
 
 class GlobalPooling1D(LayerType):
@@ -132,8 +145,10 @@ class GlobalPooling1D(LayerType):
 
 class GlobalMaxPooling1D(GlobalPooling1D):
     name = "GlobalMaxPooling1D"
+    aliases = ("GlobalMaxPool1D",)
 
 
 class GlobalAveragePooling1D(GlobalPooling1D):
     name = "GlobalAveragePooling1D"
+    aliases = ("GlobalAvgPool1D",)
     call_arguments = ("mask",)  # the average leaves out masked steps

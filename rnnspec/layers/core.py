@@ -4,9 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from rnnspec.layers.base import (
-    DTYPES, LORA_RANK, TRAINABLE, Activation, Args, Bool, Choice, Float, Int, IntTuple, LayerType, Param, ShapeError,
-    Tensor, Weight, require_known_last, require_rank, with_lora,
+    LAYER_DTYPE, LORA_ALPHA_IGNORED, LORA_RANK, NAME, TRAINABLE, Activation, Args, Bool, Choice, DType, Float, Int, IntTuple, LayerType, Param,
+    ShapeError, Tensor, Weight, require_known_last, require_rank, with_lora,
 )
+from rnnspec.layers.objects import SEED, weight_arguments
 from rnnspec.layers.recurrent import RATE
 from rnnspec.shape import Shape, format_shape, product
 
@@ -16,11 +17,20 @@ class Input(LayerType):
 
     name = "Input"
     varargs = "shape"
+    generic = ()  # `keras.Input` is a function, not a layer: none of Layer's arguments
     params = (
         Param("shape", IntTuple(allow_none=True), doc="dimensions after the batch (None: unknown)"),
-        Param("dtype", Choice(choices=DTYPES), "float32"),
         Param("batch_size", Int(min=1, nullable=True), None),
+        Param("dtype", DType(), "float32", doc="int is int64, float float32 (Keras's aliases)"),
     )
+    unsupported = {
+        "sparse": "sparse inputs are not supported yet: rnnspec's backends build and feed dense arrays",
+        "ragged": "ragged inputs are not supported yet: rnnspec's backends build and feed dense arrays",
+        "batch_shape": "write the shape after the batch and batch_size=: Input(100, 32, batch_size=8)",
+        "name": "an input is named by its binding in the functional form: tokens = Input(20, dtype=int32)",
+        "tensor": "a spec cannot hold a tensor",
+        "optional": "optional (None) inputs are not supported yet: rnnspec's backends feed an array per input",
+    }
 
     def tensor(self, a: Args) -> Tensor:
         return Tensor((a.batch_size, *a.shape), a.dtype)
@@ -36,21 +46,28 @@ class Embedding(LayerType):
     params = (
         Param("input_dim", Int(min=1), positional=True, doc="vocabulary size"),
         Param("output_dim", Int(min=1), positional=True, doc="vector size"),
+        *weight_arguments(("embeddings", "uniform"), activity=False),
         Param("mask_zero", Bool(), False, doc="id 0 is padding: masked for the layers after"),
         LORA_RANK,
+        LORA_ALPHA_IGNORED,
         TRAINABLE,
+        Param("input_length", Int(min=1, nullable=True), None, deprecated="Keras 3 ignores it; remove it",
+              doc="deprecated: Keras 3 ignores it (warning W109); the length comes from the input"),
     )
+    unsupported = {
+        "weights": "a spec holds no arrays: load weights with the backend (rnnspec run --weights, model.load_weights)",
+        "quantization_config": "quantized layers are not supported yet",
+    }
 
     def implied_input(self, a: Args) -> Tensor:
         return Tensor((None, None), "int32")
 
-    def output(self, a: Args, x: Tensor) -> Tensor:
-        if not x.dtype.startswith(("int", "uint")):
-            raise ShapeError(
-                f"Embedding expects integer ids, but received {x.dtype} values of shape {format_shape(x.shape)}",
-                hint="feed token ids (e.g. Input(20, dtype=int32)), or drop Embedding for float features",
-                reason="float_into_embedding")
-        return Tensor((*x.shape, a.output_dim))
+    def input_warning(self, a: Args, x: Tensor) -> tuple[str, str, str] | None:
+        """Keras casts float values to int32 ids (truncating 2.7 to 2): legal, and almost always a mistake."""
+        if x.dtype.startswith(("int", "uint")):
+            return None
+        return ("W108", f"Embedding receives {x.dtype} values of shape {format_shape(x.shape)}; Keras truncates them "
+                "to integer ids", "feed token ids: Input(600, dtype=int32)")
 
     def output_shape(self, a: Args, shape: Shape) -> Shape:
         return (*shape, a.output_dim)
@@ -67,9 +84,12 @@ class Dense(LayerType):
         Param("units", Int(min=1), positional=True),
         Param("activation", Activation(), "linear", positional=True),
         Param("use_bias", Bool(), True),
+        *weight_arguments(("kernel", "glorot_uniform"), ("bias", "zeros")),
         LORA_RANK,
+        LORA_ALPHA_IGNORED,
         TRAINABLE,
     )
+    unsupported = {"quantization_config": "quantized layers are not supported yet"}
 
     def output_shape(self, a: Args, shape: Shape) -> Shape:
         if len(shape) < 2:
@@ -91,14 +111,31 @@ class Dropout(LayerType):
     """Zeroes a fraction of inputs while training; the identity at inference."""
 
     name = "Dropout"
-    params = (Param("rate", RATE, positional=True),)
+    params = (
+        Param("rate", RATE, positional=True),
+        Param("noise_shape", IntTuple(allow_none=True, nullable=True), None,
+              doc="the mask's shape, batch first; 1 shares a drop along that axis (training only)"),
+        SEED,
+    )
+
+    def output_shape(self, a: Args, shape: Shape) -> Shape:
+        """Keras checks `noise_shape` only while training; a mask that cannot broadcast is refused here at once."""
+        noise = a.noise_shape
+        if noise is not None and (len(noise) != len(shape) or any(
+                n is not None and n != 1 and d is not None and n != d for n, d in zip(noise, shape))):
+            raise ShapeError(f"Dropout's noise_shape {format_shape(noise)} does not fit its input "
+                             f"{format_shape(shape)}: each size must be None, 1 or the input's",
+                             hint=f"one size per axis, batch first, e.g. noise_shape={format_shape((None, 1, *shape[2:]))}"
+                             if len(shape) > 2 else "one size per axis, batch first")
+        return shape
 
 
 class SpatialDropout1D(LayerType):
     """Drops whole feature channels of a sequence while training."""
 
     name = "SpatialDropout1D"
-    params = (Param("rate", RATE, positional=True),)
+    generic = ()  # Keras 3's SpatialDropout1D takes no **kwargs: name and dtype only, in this order
+    params = (Param("rate", RATE, positional=True), SEED, NAME, LAYER_DTYPE)
 
     def output_shape(self, a: Args, shape: Shape) -> Shape:
         require_rank(self.name, shape, 3, "(batch, timesteps, features)", reason="no_time_axis")
@@ -113,7 +150,11 @@ class Masking(LayerType):
 
 
 class Flatten(LayerType):
+    """`(batch, ...)` -> `(batch, product)`; channels_first flattens with the channels (axis 1) moved last."""
+
     name = "Flatten"
+    params = (Param("data_format", Choice(choices=("channels_last", "channels_first")), "channels_last",
+                    doc="channels_first: axis 1 is moved last before flattening (the values' order changes)"),)
 
     def output_shape(self, a: Args, shape: Shape) -> Shape:
         size = product(shape[1:])

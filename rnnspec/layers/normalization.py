@@ -7,6 +7,8 @@ from typing import Any
 from rnnspec.layers.base import (
     TRAINABLE, ArgType, Args, Bool, Float, Int, LayerType, Param, ShapeError, Weight, type_error,
 )
+from rnnspec.layers.objects import weight_arguments
+from rnnspec.layers.recurrent import RATE
 from rnnspec.shape import Shape, format_shape
 from rnnspec.syntax import Literal, TupleLit, Value
 
@@ -63,6 +65,7 @@ class LayerNormalization(Normalization):
         Param("epsilon", Float(min=0.0), 1e-3),
         Param("center", Bool(), True),
         Param("scale", Bool(), True),
+        *weight_arguments(("beta", "zeros"), ("gamma", "ones"), activity=False),
         TRAINABLE,
     )
 
@@ -87,9 +90,16 @@ class BatchNormalization(Normalization):
         Param("epsilon", Float(min=0.0), 1e-3),
         Param("center", Bool(), True),
         Param("scale", Bool(), True),
+        *(p for p in weight_arguments(("beta", "zeros"), ("gamma", "ones"), ("moving_mean", "zeros"),
+                                      ("moving_variance", "ones"), activity=False)
+          if p.name.endswith("_initializer") or p.name.startswith(("beta", "gamma"))),
         Param("renorm", Bool(), False, doc="batch renormalization: three more non-trainable statistics"),
+        Param("renorm_momentum", RATE, 0.99, doc="training only: no effect on shapes, counts or inference"),
+        Param("synchronized", Bool(), False, doc="training only (statistics across devices): no effect here"),
         TRAINABLE,
     )
+    unsupported = {"renorm_clipping": "a spec has no dictionaries: renorm_clipping is not supported yet "
+                   "(it acts only while training)"}
 
     def declared_weights(self, a: Args, shape: Shape) -> list[Weight]:
         size = self.weight_shape(a, shape)

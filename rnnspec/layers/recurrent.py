@@ -1,16 +1,49 @@
 """SimpleRNN, LSTM and GRU: Keras 3's recurrent layers over `(batch, timesteps, features)`."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 
 from rnnspec.layers.base import (
-    TRAINABLE, Activation, Args, Bool, Float, Int, LayerType, Param, Tensor, Weight, require_known_last,
-    require_rank,
+    TRAINABLE, Activation, Args, Bool, Float, Int, LayerType, Param, Tensor, Weight, ident_of, require_known_last,
+    require_rank, type_error,
 )
 from rnnspec.shape import Shape
+from rnnspec.syntax import Literal, Value
 
 RATE = Float(min=0.0, max=1.0, description="a rate from 0 up to (not including) 1",
              max_reason="a rate of 1 drops every value while training")
+
+
+@dataclass(frozen=True)
+class BoolOrAuto(Bool):
+    """`use_cudnn`: true, false or auto (Keras decides)."""
+
+    description: str = "true, false or auto"
+
+    def convert(self, param: str, value: Value, resolver: Any) -> bool | str:  # type: ignore[override]
+        word = ident_of(value)
+        if word is None and isinstance(value, Literal) and isinstance(value.value, str):
+            word = value.value
+        if word == "auto":
+            return "auto"
+        try:
+            return super().convert(param, value, resolver)
+        except Exception:
+            raise type_error(param, self.description, value) from None
+
+    def show(self, value: Any) -> str:
+        return "auto" if value == "auto" else super().show(value)
+
+
+# `seed` comes from rnnspec.layers.objects, which imports the base module only: defined here as the same Param
+# would make a cycle through the layers that import RATE from this module.
+from rnnspec.layers.objects import SEED, weight_arguments  # noqa: E402
+
+USE_CUDNN = Param("use_cudnn", BoolOrAuto(), "auto",
+                  doc="which TensorFlow kernel runs it on a GPU; no effect on shapes, counts or outputs")
+STATEFUL_HINT = ("stateful recurrent layers are not supported yet (the NumPy backend has no state between "
+                 "batches); pass the state explicitly with initial_state= and return_state")
 
 
 class Recurrent(LayerType):
@@ -21,6 +54,7 @@ class Recurrent(LayerType):
     gates: ClassVar[int] = 1  # how many unit-sized blocks the fused kernel holds
     state_names: ClassVar[tuple[str, ...]] = ("h",)  # the states in Keras's order, each (batch, units)
     call_arguments = ("initial_state", "mask")
+    unsupported = {"stateful": STATEFUL_HINT}
     common: ClassVar[tuple[Param, ...]] = (
         Param("use_bias", Bool(), True),
         Param("dropout", RATE, 0.0, doc="input dropout (training only)"),
@@ -65,15 +99,23 @@ class Recurrent(LayerType):
         return weights
 
 
-def signature(*own: Param, gated: bool) -> tuple[Param, ...]:
-    """Keras's recurrent constructor order: units, activation, [recurrent_activation], the shared arguments,
-    then the layer's own ones."""
+def signature(gated: bool, after_init: tuple[Param, ...] = (), last: tuple[Param, ...] = ()) -> tuple[Param, ...]:
+    """Keras's recurrent constructor order: units, activation, [recurrent_activation], use_bias, the weights'
+    initialisers, `after_init` (LSTM's unit_forget_bias), regularisers, constraints, dropouts, then the flags
+    (SimpleRNN has `seed` after them, the gated layers before), then `last`."""
+    use_bias, dropout, recurrent_dropout, *flags = Recurrent.common
+    unroll = flags.pop()
     head = (
         Param("units", Int(min=1), positional=True, doc="size of the state"),
         Param("activation", Activation(), "tanh", positional=True),
     )
     gate = (Param("recurrent_activation", Activation(), "sigmoid"),) if gated else ()
-    return (*head, *gate, *Recurrent.common, *own, TRAINABLE)
+    weights = weight_arguments(("kernel", "glorot_uniform"), ("recurrent", "orthogonal"), ("bias", "zeros"))
+    initializers, rest = weights[:3], weights[3:]
+    seed = Param("seed", SEED.type, None, doc="the dropout masks' seed (training only)")
+    order = (*flags, unroll, seed) if not gated else (seed, *flags, unroll)
+    return (*head, *gate, use_bias, *initializers, *after_init, *rest, dropout, recurrent_dropout, *order, *last,
+            TRAINABLE)
 
 
 class SimpleRNN(Recurrent):
@@ -89,8 +131,8 @@ class LSTM(Recurrent):
     name = "LSTM"
     gates = 4
     state_names = ("h", "c")
-    params = signature(Param("unit_forget_bias", Bool(), True, doc="initialise the forget gate's bias to 1"),
-                       gated=True)
+    params = signature(True, after_init=(Param("unit_forget_bias", Bool(), True,
+                                               doc="initialise the forget gate's bias to 1"),), last=(USE_CUDNN,))
 
 
 class GRU(Recurrent):
@@ -98,8 +140,8 @@ class GRU(Recurrent):
 
     name = "GRU"
     gates = 3
-    params = signature(Param("reset_after", Bool(), True, doc="apply the reset gate after the recurrent product"),
-                       gated=True)
+    params = signature(True, last=(Param("reset_after", Bool(), True,
+                                         doc="apply the reset gate after the recurrent product"), USE_CUDNN))
 
     def bias_shape(self, a: Args) -> tuple[int, ...]:
         return (2, 3 * a.units) if a.reset_after else (3 * a.units,)

@@ -13,6 +13,9 @@ from rnnspec.syntax import Value
 
 # Neither wrapper takes `trainable`: Keras 3 applies it to the wrapper but not to the layers inside, so a frozen
 # wrapper's weights still count as trainable in the model (and train). Freeze the wrapped layer instead.
+WRAPPER_GENERIC = ("activity_regularizer", "dtype", "autocast", "name")
+NO_TRAINABLE = ("Keras 3 applies it to the wrapper, not to the layer inside, whose weights still train: "
+                "freeze the wrapped layer instead, e.g. LSTM(32, trainable=false)")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,9 @@ class Bidirectional(LayerType):
 
     name = "Bidirectional"
     family = "wrapper"
+    generic = WRAPPER_GENERIC
+    unsupported = {"trainable": NO_TRAINABLE,
+                   "weights": "a spec holds no arrays: load weights with the backend (model.load_weights)"}
     call_arguments = ("initial_state", "mask")
     params = (
         Param("layer", LayerArg(families=("recurrent",), description="a recurrent layer"), positional=True),
@@ -162,6 +168,8 @@ class TimeDistributed(LayerType):
 
     name = "TimeDistributed"
     family = "wrapper"
+    generic = WRAPPER_GENERIC
+    unsupported = {"trainable": NO_TRAINABLE}
     call_arguments = ("mask",)  # Keras's call takes one and hands it to the wrapped layer
     params = (Param("layer", LayerArg(), positional=True),)
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from rnnspec.backends.numpy.activations import activation
 from rnnspec.backends.numpy.base import Array, Kernel, Mask
-from rnnspec.backends.numpy.kernels.core import floating, merge_lora
+from rnnspec.backends.numpy.kernels.core import floating, lora_scale, merge_lora
 
 
 def same_padding(length: int, window: int, stride: int) -> tuple[int, int, int]:
@@ -55,7 +55,7 @@ class Conv1D(Kernel):
     def prepare(self) -> None:
         kernel, *rest = self.params
         if self.a.lora_rank:
-            kernel = merge_lora(kernel, rest[-2], rest[-1])
+            kernel = merge_lora(kernel, rest[-2], rest[-1], lora_scale(self.a))
             rest = rest[:-2]
         self.bias = rest[0] if self.a.use_bias else None
         k, per_group, filters = kernel.shape

@@ -6,6 +6,7 @@ one; Flatten, RepeatVector and Reshape do not support masking, so the mask stops
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -20,9 +21,16 @@ def floating(x: Array, dtype: np.dtype) -> Array:
     return x if x.dtype.kind == "f" else x.astype(dtype)
 
 
-def merge_lora(main: Array, factor_a: Array, factor_b: Array) -> Array:
-    """Keras's LoRA: `W + (alpha / rank) * A @ B`; rnnspec never sets `lora_alpha`, so alpha = rank, scale 1."""
-    return main + np.matmul(factor_a, factor_b)
+def merge_lora(main: Array, factor_a: Array, factor_b: Array, scale: float = 1.0) -> Array:
+    """Keras's LoRA: `W + (alpha / rank) * A @ B` (`lora_scale` gives the scale)."""
+    product = np.matmul(factor_a, factor_b)
+    return main + (product if scale == 1.0 else product * product.dtype.type(scale))
+
+
+def lora_scale(a: Any) -> float:
+    """`lora_alpha / lora_rank`, where Keras's alpha defaults to the rank (a scale of 1)."""
+    rank, alpha = a.get("lora_rank"), a.get("lora_alpha")
+    return 1.0 if not rank or alpha is None else alpha / rank
 
 
 class Embedding(Kernel):
@@ -34,7 +42,7 @@ class Embedding(Kernel):
     def prepare(self) -> None:
         table = self.params[0]
         if self.a.lora_rank:
-            table = merge_lora(table, self.params[1], self.params[2])
+            table = merge_lora(table, self.params[1], self.params[2])  # Keras ignores lora_alpha here (base.py)
         self.table = table
 
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
@@ -69,7 +77,7 @@ class Dense(Kernel):
         kernel = self.params[0]
         rest = self.params[1:]
         if self.a.lora_rank:
-            kernel = merge_lora(kernel, rest[-2], rest[-1])
+            kernel = merge_lora(kernel, rest[-2], rest[-1])  # Keras ignores lora_alpha here (base.py)
             rest = rest[:-2]
         self.kernel = kernel
         self.bias = rest[0] if self.a.use_bias else None
@@ -114,9 +122,13 @@ class Masking(Kernel):
 
 
 class Flatten(Kernel):
+    """channels_first moves axis 1 last before flattening, as Keras's Flatten does on inputs of rank 3 or more."""
+
     layer_types = ("Flatten",)
 
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
+        if self.a.data_format == "channels_first" and x.ndim > 2:
+            x = np.moveaxis(x, 1, -1)
         return x.reshape(x.shape[0], int(np.prod(x.shape[1:]))), None
 
 

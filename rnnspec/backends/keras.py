@@ -35,6 +35,8 @@ def _keras_value(keras: Any, value: Any) -> Any:
     """A resolved argument as Keras takes it: a layer built, an initialiser, regulariser or constraint made."""
     if isinstance(value, LayerNode):
         return keras_layer(value)
+    if isinstance(value, tuple) and value and all(isinstance(v, LayerNode) for v in value):
+        return [keras_layer(v) for v in value]  # StackedRNNCells' cells
     if isinstance(value, KerasObject):
         module = {"initializer": keras.initializers, "regularizer": keras.regularizers,
                   "constraint": keras.constraints}[value.kind]
@@ -80,11 +82,11 @@ def build_functional(report: ModelReport) -> Any:
         inputs = [tensors[ref.call][ref.index] for ref in call.inputs]
         kwargs: dict[str, Any] = {}
         if call.states:
-            kwargs["initial_state"] = [tensors[ref.call][ref.index] for ref in call.states]
+            kwargs["initial_state"] = nested_states(node, [tensors[ref.call][ref.index] for ref in call.states])
         if call.mask is not None:
             kwargs["mask"] = tensors[call.mask.call][call.mask.index]
         out = layer(inputs if call.several else inputs[0], **kwargs)
-        tensors[index] = list(out) if isinstance(out, (list, tuple)) else [out]
+        tensors[index] = keras.tree.flatten(out)  # a stack of cells returns its states nested per cell
     inputs = [tensors[index][0] for index in network.input_rows]
     outputs = [tensors[ref.call][ref.index] for ref in network.outputs]
     try:
@@ -92,6 +94,20 @@ def build_functional(report: ModelReport) -> Any:
                            name=report.name)
     except Exception as err:  # Keras refusing a model rnnspec accepted is a bug worth a clear report
         raise RnnspecError("E501", f"Keras could not build model '{report.name}': {err}", report.span) from None
+
+
+def nested_states(node: LayerNode, states: list[Any]) -> list[Any]:
+    """`initial_state` as Keras's StackedRNNCells takes it: one item per cell (a list for an LSTMCell's h and c);
+    the spec lists the states flat, as the layer returns them."""
+    cell = node.args.get("cell")
+    if cell is None or cell.type_name != "StackedRNNCells":
+        return states
+    nested, start = [], 0
+    for inner in cell.args.cells:
+        count = len(inner.kind.state_names(inner.args))
+        nested.append(states[start] if count == 1 else list(states[start:start + count]))
+        start += count
+    return nested
 
 
 def _count_name(type_name: str) -> None:

@@ -151,7 +151,8 @@ def infer_graph(graph: ModelGraph) -> ModelReport:
     except ShapeError as err:
         report.errors.append(err)
         return report
-    _check_assertions(graph, report)
+    if graph.assertions:
+        check_assertions(graph.assertions, report)
     if not report.errors:
         from rnnspec.lint import lint
 
@@ -194,7 +195,7 @@ def duplicate_name(name: str, span: Span, first: Span | None, copies: int = 1) -
 
 def check_model(model: ModelDef) -> ModelReport:
     """One model's report, whichever form it is written in."""
-    if model.functional:
+    if model.statements:  # the functional form
         from rnnspec.functional import lower_functional
         from rnnspec.functional_infer import infer_functional
 
@@ -268,7 +269,10 @@ class _Walk:
             out, weights = self.known[key]
         else:
             try:
-                several = node.kind.output_names(node.args) if node.kind.call_arguments else ()
+                args = node.args
+                inner = args.get("layer") or args.get("cell")
+                several = node.kind.output_names(args) if args.get("return_state") or (
+                    inner is not None and inner.args.get("return_state")) else ()
                 if len(several) > 1:
                     raise ShapeError(
                         f"{node.type_name} with `state` has {len(several)} outputs ({', '.join(several)}), and a "
@@ -412,10 +416,6 @@ def _output_rank_hint(report: ModelReport, expected: Shape) -> str | None:
     return _last_step_only(last) if len(output) == 2 and dropper is last else None
 
 
-def _check_assertions(graph: ModelGraph, report: ModelReport) -> None:
-    check_assertions(graph.assertions, report)
-
-
 def format_output(shape: Shape | tuple[Shape, ...] | None) -> str:
     """`(None, 32)`, or `((None, 67), (None, 1024))` for several outputs."""
     if shape is None:
@@ -454,7 +454,7 @@ def check_module(module: Module, seen: dict[str, Span] | None = None) -> list[Mo
     seen = {} if seen is None else seen
     for model in module.models:
         with cyclic_gc_paused():
-            report = check_model(model)
+            report = check_model(model) if model.statements else infer_graph(lower(model))
         report.source = module.source
         if model.name in seen:
             first = seen[model.name]

@@ -78,7 +78,8 @@ class ToSyntax(Transformer):
     def anonymous(self, children: list) -> Module:
         statements, assertions, first, last = children[0]
         chain, functional = _chain_and_statements(statements, first)
-        model = ModelDef(ANONYMOUS_MODEL, first, chain, assertions, first.to(last), functional)
+        model = ModelDef(ANONYMOUS_MODEL, first, chain, assertions, first if last is first else first.to(last),
+                         functional)
         return Module(_current.path, _current.source, (model,))
 
     def module(self, children: list) -> Module:

@@ -19,6 +19,12 @@ from tests.test_parity import assert_functional_parity, assert_parity, case, fca
 kernels()
 
 PARITY_CASES = [
+    case("Input(5, 3) > Bidirectional(RNN(LSTMCell(4)), backward_layer=RNN(LSTMCell(4), backwards))",
+         lambda L: [L.Input((5, 3)), L.Bidirectional(L.RNN(L.LSTMCell(4)),
+                                                     backward_layer=L.RNN(L.LSTMCell(4), go_backwards=True))]),
+    case("Input(3, 5, 2) > Bidirectional(ConvLSTM1D(2, 2), backward_layer=ConvLSTM1D(2, 2, backwards))",
+         lambda L: [L.Input((3, 5, 2)), L.Bidirectional(L.ConvLSTM1D(2, 2),
+                                                        backward_layer=L.ConvLSTM1D(2, 2, go_backwards=True))]),
     case("Input(5, 3) > RNN(SimpleRNNCell(3, trainable=false))",
          lambda L: [L.Input((5, 3)), L.RNN(L.SimpleRNNCell(3, trainable=False))]),
     case("Input(5, 3) > RNN(SimpleRNNCell(4, relu, use_bias=false, dropout=0.1, recurrent_dropout=0.2, seed=3))",
@@ -273,3 +279,17 @@ def test_compiled_stack_numpy_equals_keras(spec: str) -> None:
     assert isinstance(theirs, list) and isinstance(ours, list) and len(ours) == len(theirs) == 4
     for name, mine, keras_out in zip(("y", "h1", "c1", "h2"), ours, theirs):
         assert mine.shape == keras_out.shape and np.abs(mine - keras_out).max() < 1e-5, name
+
+
+def test_bidirectional_halves_of_rnn_or_conv_lstm_must_be_the_same_size() -> None:
+    """A backward RNN or ConvLSTM is sized by its cell or its filters, as a recurrent layer by its units."""
+    import rnnspec
+
+    for text, words in [
+        ("Input(5, 3) > Bidirectional(RNN(LSTMCell(4)), backward_layer=RNN(GRUCell(3), backwards))",
+         "the backward layer has 3 units but the forward layer has 4"),
+        ("Input(3, 5, 2) > Bidirectional(ConvLSTM1D(2, 2), backward_layer=ConvLSTM1D(3, 2, backwards))",
+         "the backward layer has 3 filters but the forward layer has 2"),
+    ]:
+        (report,) = rnnspec.check(text)
+        assert [e.code for e in report.errors] == ["E203"] and words in report.errors[0].message

@@ -40,6 +40,17 @@ def state_names(node: LayerNode) -> tuple[str, ...]:
     return node.kind.output_names({**node.args, "return_state": True})[1:]  # type: ignore[arg-type]
 
 
+def output_size(node: LayerNode) -> int:
+    """The size of a recurrent layer's output features: its units, a ConvLSTM's filters, an RNN's cell's."""
+    args = node.args
+    if "units" in args:
+        return args.units
+    if "filters" in args:
+        return args.filters
+    cell = args.cell
+    return cell.kind.output_size(cell.args)
+
+
 class Bidirectional(LayerType):
     """Runs the layer forwards and a copy (or `backward_layer`) backwards, then merges the two outputs.
 
@@ -109,12 +120,14 @@ class Bidirectional(LayerType):
                 f"{len(backward_states)} ({', '.join(backward_states)})", whole,
                 f"give the backward layer the forward layer's type, {forward.type_name} (Keras builds it, but its "
                 "symbolic outputs list the forward layer's states twice, so the model fails at run time)")
-        if backward.args.units != forward.args.units:
+        size, backward_size = output_size(forward), output_size(backward)
+        if backward_size != size:
+            what = "filters" if "filters" in forward.args else "units"
             raise RnnspecError(
-                "E203", f"the backward layer has {backward.args.units} units but the forward layer has "
-                f"{forward.args.units}: Bidirectional merges two outputs of the same size",
-                backward.arg_spans.get("units") or whole,
-                f"give the backward layer {forward.args.units} units (Keras builds it, then states the wrong concat "
+                "E203", f"the backward layer has {backward_size} {what} but the forward layer has "
+                f"{size}: Bidirectional merges two outputs of the same size",
+                backward.arg_spans.get(what) or whole,
+                f"give the backward layer {size} {what} (Keras builds it, then states the wrong concat "
                 "width and fails at run time with sum, ave or mul)")
 
     def outputs(self, a: Args, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:

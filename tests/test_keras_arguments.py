@@ -374,8 +374,8 @@ def test_input_length_is_accepted_with_a_deprecation_warning() -> None:
     assert report.ok and [w.code for w in report.warnings] == ["W109"]
 
 
-def test_stateful_is_refused_as_not_supported_yet() -> None:
-    (err,) = _errors("Input(5, 3) > LSTM(4, stateful=true)")
+def test_stateful_is_refused_where_not_supported_yet() -> None:
+    (err,) = _errors("Input(5, 3, batch_size=2) > RNN(LSTMCell(4), stateful=true)")
     assert err.code == "E201" and "not supported" in err.message and "initial_state" in (err.hint or "")
 
 

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 
 from rnnspec.layers.base import (
-    TRAINABLE, Activation, Args, Bool, Float, Int, LayerType, Param, Tensor, Weight, ident_of, require_known_last,
+    TRAINABLE, Activation, Args, Bool, Float, Int, LayerType, Param, ShapeError, Tensor, Weight, ident_of, require_known_last,
     require_rank, type_error,
 )
-from rnnspec.shape import Shape
+from rnnspec.shape import Shape, format_shape
 from rnnspec.syntax import Literal, Value
 
 RATE = Float(min=0.0, max=1.0, description="a rate from 0 up to (not including) 1",
@@ -42,8 +42,10 @@ from rnnspec.layers.objects import SEED, weight_arguments  # noqa: E402
 
 USE_CUDNN = Param("use_cudnn", BoolOrAuto(), "auto",
                   doc="which TensorFlow kernel runs it on a GPU; no effect on shapes, counts or outputs")
-STATEFUL_HINT = ("stateful recurrent layers are not supported yet (the NumPy backend has no state between "
-                 "batches); pass the state explicitly with initial_state= and return_state")
+STATEFUL_HINT = ("stateful is not supported yet on RNN and the ConvLSTMs (only on SimpleRNN, LSTM and GRU); pass "
+                 "the state explicitly with initial_state= and return_state")
+STATEFUL = Param("stateful", Bool(), False, doc="keep the final states as the next call's initial states, row by row "
+                 "(until reset_states); needs a fixed batch, as in Input(20, 8, batch_size=4)")
 
 
 class Recurrent(LayerType):
@@ -54,7 +56,6 @@ class Recurrent(LayerType):
     gates: ClassVar[int] = 1  # how many unit-sized blocks the fused kernel holds
     state_names: ClassVar[tuple[str, ...]] = ("h",)  # the states in Keras's order, each (batch, units)
     call_arguments = ("initial_state", "mask")
-    unsupported = {"stateful": STATEFUL_HINT}
     common: ClassVar[tuple[Param, ...]] = (
         Param("use_bias", Bool(), True),
         Param("dropout", RATE, 0.0, doc="input dropout (training only)"),
@@ -62,6 +63,7 @@ class Recurrent(LayerType):
         Param("return_sequences", Bool(), False, doc="every step (flag: seq) or only the last"),
         Param("return_state", Bool(), False, doc="the final states too, after the output (flag: state)"),
         Param("go_backwards", Bool(), False, doc="read the sequence in reverse (flag: backwards)"),
+        STATEFUL,
         Param("unroll", Bool(), False),
     )
 
@@ -69,6 +71,10 @@ class Recurrent(LayerType):
         require_rank(self.name, shape, 3, "(batch, timesteps, features)", reason="no_time_axis")
         require_known_last(self.name, shape)
         batch, steps, _ = shape
+        if batch is None and a.get("stateful"):
+            raise ShapeError(f"a stateful {self.name} needs a fixed batch size, but received {format_shape(shape)}",
+                             hint="it keeps one state per row: give the input a batch size, e.g. "
+                                  "Input(20, 8, batch_size=4)", code="E302")
         return (batch, steps, a.units) if a.return_sequences else (batch, a.units)
 
     def outputs(self, a: Args, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:

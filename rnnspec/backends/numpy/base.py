@@ -57,6 +57,11 @@ class Kernel:
         forget = bool(self.a.get("unit_forget_bias"))
         return [initial_value(w, rng, forget, initializer_for(self.a, w.name)) for w in self.specs]
 
+    stateful = False  # keeps its final states as the next call's initial states (see kernels.recurrent)
+
+    def reset_states(self) -> None:
+        """Forget the states a stateful layer carries from call to call (the next call starts from zeros)."""
+
     def forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
         return x, mask
 

@@ -130,7 +130,27 @@ class NumpyModel:
         layers = self._unloaded()
         for layer, arrays in zip(layers, per_layer):
             layer.load(arrays)
+        # a stateful layer's batch is fixed (the checker refused it unknown); new kernels start from zero states
+        self.stateful_batch = next((layer.input_shape[0] for layer in layers if layer.stateful), None)
         self.layers = layers
+
+    def reset_states(self) -> None:
+        """Zero the states every stateful layer carries from call to call (Keras 3: `layer.reset_states()` on
+        each). New weights (set_weights, reset_weights) start from zeros too."""
+        for layer in self.layers:
+            layer.reset_states()
+
+    def _require_stateful_batch(self, rows: int, batch_size: int | None = None) -> None:
+        """A stateful model takes batches of exactly its fixed size, in predict's every slice too (E501)."""
+        fixed = self.stateful_batch
+        slices = [rows] if batch_size is None else [min(batch_size, rows - i) for i in range(0, rows, batch_size)]
+        wrong = next((n for n in slices if n != fixed), None)
+        if wrong is not None:
+            how = "a batch" if batch_size is None else f"a slice (predict's batch_size={batch_size}, {rows} rows)"
+            raise RnnspecError("E501", f"model '{self.name}' is stateful with a fixed batch of {fixed} rows; "
+                               f"{how} has {wrong}", self.report.span,
+                               f"its stateful layers keep one state per row: give {fixed} rows at a time "
+                               f"(predict(x, batch_size={fixed}) with a multiple of {fixed} rows)")
 
     def named_weights(self) -> dict[str, Array]:
         return dict(zip(self.weight_names(), self.get_weights()))
@@ -147,11 +167,15 @@ class NumpyModel:
                 raise RnnspecError("E501", f"model '{self.name}' is functional: a mask is one of its inputs",
                                    hint="declare it in the spec, as in m = Input(20, dtype=bool), and pass mask=m")
             arrays = self._inputs(x)
+            if self.stateful_batch is not None:
+                self._require_stateful_batch(len(arrays[0]))
             outputs, largest = self._network_plan(layers, arrays)
             with blas_threads(largest):
                 return _one_or_list(run_network(layers, network, arrays))
         array = self._input(x)
         mask = self._mask(mask, array)
+        if self.stateful_batch is not None:
+            self._require_stateful_batch(len(array))
         with blas_threads(self._plan(layers, array.shape).largest_product):
             return run_layers(layers, array, mask)
 
@@ -163,6 +187,8 @@ class NumpyModel:
         if self.report.network is not None:
             return self._predict_network(layers, x, batch_size)
         array = self._input(x)
+        if self.stateful_batch is not None:  # Keras carries the states from slice to slice, in order
+            self._require_stateful_batch(len(array), batch_size)
         plan = self._plan(layers, array[:batch_size].shape)
         whole = (len(array), *plan.output_shape[1:])
         require_allocatable(math.prod(whole) * self.dtype.itemsize,
@@ -181,6 +207,8 @@ class NumpyModel:
         if any(len(a) != rows for a in arrays):
             raise RnnspecError("E501", f"model '{self.name}' was given inputs of {sorted({len(a) for a in arrays})} "
                                "rows; every input needs the same number", hint="one row per sample in every input")
+        if self.stateful_batch is not None:
+            self._require_stateful_batch(rows, batch_size)
         shapes, largest = self._network_plan(layers, [a[:batch_size] for a in arrays])
         for shape in shapes:
             whole = (rows, *shape[1:])

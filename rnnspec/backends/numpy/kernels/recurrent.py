@@ -62,6 +62,25 @@ class Recurrent(Kernel):
         self.kernel, self.recurrent = kernel, recurrent
         self.input_bias, self.recurrent_bias = self.split_bias(bias[0] if bias else None)
         self.fast = self.prepare_fast()
+        if a.get("stateful"):
+            # instance attributes over the methods: the stateless layers keep their fast paths untouched
+            self.stateful, self.carried = True, None
+            self.forward, self.run = self.stateful_forward, self.stateful_run  # type: ignore[method-assign]
+
+    def reset_states(self) -> None:
+        self.carried = None
+
+    def stateful_forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
+        output, out_mask, _ = self.stateful_run(x, mask)
+        return output, out_mask
+
+    def stateful_run(self, x: Array, mask: Mask, initial: list[Array] | None = None, want_states: bool = False
+                     ) -> tuple[Array, Mask, list[Array]]:
+        """Keras's stateful layer: a call starts from the states the last one ended with (zeros after a reset)
+        unless given `initial_state`, and keeps its final states, those of each row's last real step."""
+        output, out_mask, finals = Recurrent.run(self, x, mask, self.carried if initial is None else initial, True)
+        self.carried = finals
+        return output, out_mask, [s.copy() for s in finals] if want_states else []
 
     def split_bias(self, bias: Array | None) -> tuple[Array | None, Array | None]:
         return bias, None
@@ -482,6 +501,11 @@ class Bidirectional(Kernel):
     def prepare(self) -> None:
         self.halves[0].load(self.params[:self.split])
         self.halves[1].load(self.params[self.split:])
+        self.stateful = any(half.stateful for half in self.halves)
+
+    def reset_states(self) -> None:
+        for half in self.halves:
+            half.reset_states()
 
     def fresh(self, rng: np.random.Generator) -> list[Array]:
         return self.halves[0].fresh(rng) + self.halves[1].fresh(rng)

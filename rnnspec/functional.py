@@ -355,6 +355,10 @@ class _Lowering:
                 raise RnnspecError("E201", f"{kind.name} takes no {arg.name}= when it is called", arg.name_span or
                                    arg.span, f"{kind.name} takes {takes}" if takes else
                                    f"{arg.name}= goes to a recurrent layer (SimpleRNN, LSTM, GRU, Bidirectional)")
+            if arg.name == "mask" and kind.takes_several:
+                raise RnnspecError("E201", f"{kind.name} takes its inputs' masks, not mask=", arg.name_span or
+                                   arg.span, "Keras passes it the mask of each input: mask the query and value "
+                                   "where they are made, e.g. Embedding(..., mask_zero) or Masking()")
             if arg.name == "initial_state":
                 if states:
                     raise RnnspecError("E205", "'initial_state' is given twice", arg.span)

@@ -18,6 +18,7 @@ from rnnspec.lint import MASK_PASSES  # layers whose output keeps the mask they 
 from rnnspec.shape import Shape, format_shape
 
 ELEMENTWISE_MERGES = frozenset({"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"})
+ATTENTION = frozenset({"Attention", "AdditiveAttention"})  # compute_mask: convert_to_tensor(the query's mask)
 
 
 class OpNode(NamedTuple):
@@ -137,6 +138,10 @@ class _Walk:
         self.calls_of: dict[int, list[int]] = {}
         self.masks: list[tuple[Source | None, ...]] = []  # per call, the mask of each output
         self.mask_arg: dict[int, Source] = {}  # call -> the mask Keras passes it (explicit or implicit)
+        # call -> the masks Keras passes a layer of several tensors whose call takes `mask` (the list of its inputs'
+        # masks): the ones that are not None, in order. Keras 3 does not record them among the node's inputs (its
+        # "Connected to" lists the tensors only), unlike the one mask it fills in for a call of one tensor
+        self.mask_list: dict[int, tuple[Source, ...]] = {}
         self.ops: list[OpNode] = []
         self.errors: list[RnnspecError] = []
         self.warnings: list[RnnspecError] = []
@@ -247,6 +252,11 @@ class _Walk:
         if call.mask is not None:
             previous = Source(call.mask.call, call.mask.index)
             self.mask_arg[index] = previous
+        elif "mask" in kind.call_arguments and kind.takes_several:
+            # Keras's step 6: the call's one tensor argument is the list, so `mask` is the list of their masks
+            given = tuple(m for m in received if m is not None)
+            if given:
+                self.mask_list[index] = given
         elif "mask" in kind.call_arguments and previous is not None:
             if call.states:  # Keras fills in `mask` only for a call with one tensor argument
                 self.warnings.append(RnnspecError(
@@ -272,6 +282,11 @@ class _Walk:
             return (mask,)
         if name == "Concatenate":
             return (self.concatenated_mask(call, node, inputs, received),)
+        if name in ATTENTION:  # the query's mask on the output (through an op of its own), none on the scores
+            query = received[0]
+            mask = None if query is None else \
+                self.op("convert_to_tensor", "ConvertToTensor", self.mask_shape(query), query)
+            return (mask,) + (None,) * (count - 1)
         if kind.family == "recurrent" or name == "Bidirectional":
             sequences = node.args.layer.args.return_sequences if name == "Bidirectional" \
                 else node.args.return_sequences
@@ -459,7 +474,7 @@ class _Order:
         report.table = table
         report.connected = not self.sequential_like(order, depth_of_node, nodes_of)
         report.network = Network(graph, sorted(self.live), row_of_layer, walk.names, list(graph.inputs),
-                                 {c: c in walk.mask_arg for c in self.live}, walk.tensors)
+                                 {c: c in walk.mask_arg or c in walk.mask_list for c in self.live}, walk.tensors)
 
     def operation(self, key: tuple[bool, int]) -> tuple[bool, int]:
         op, index = key

@@ -80,7 +80,7 @@ def build_functional(report: ModelReport) -> Any:
             continue
         layer = made[call.layer]
         inputs = [tensors[ref.call][ref.index] for ref in call.inputs]
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = node.kind.call_options(node.args)
         if call.states:
             kwargs["initial_state"] = nested_states(node, [tensors[ref.call][ref.index] for ref in call.states])
         if call.mask is not None:

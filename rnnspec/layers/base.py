@@ -464,6 +464,11 @@ class LayerType:
         from `return_state` (the output, then the states); a ShapeError refuses inputs that do not fit."""
         return (self.output(a, inputs[0]),)
 
+    def call_options(self, a: Args) -> dict[str, Any]:
+        """Arguments of Keras's call rather than its constructor (Attention's `return_attention_scores`), written
+        with the layer's arguments: the Keras backend passes them to each call, `keras_kwargs` leaves them out."""
+        return {}
+
     def output_names(self, a: Args) -> tuple[str, ...]:
         """What each output of `outputs` is, for errors that tell how to unpack them (`output`, `h`, `c`)."""
         return ("output",)

@@ -37,11 +37,13 @@ def describe(kind: LayerType) -> str:
     flags = {alias: target for alias, (target, _) in kind.flags.items()}
     if flags:
         lines.append("    flags: " + ", ".join(f"{a} ({t}=true)" for a, t in flags.items()))
-    if kind.call_arguments:
-        lines.append("    called with (functional form, tensors by name): "
-                     + ", ".join(f"{name}=" for name in kind.call_arguments))
+    # a layer of several tensors takes `mask` from them (the list of their masks), never as `mask=`
+    named = [name for name in kind.call_arguments if not (kind.takes_several and name == "mask")]
+    if named:
+        lines.append("    called with (functional form, tensors by name): " + ", ".join(f"{name}=" for name in named))
     if kind.takes_several:
-        lines.append("    called on a tuple of tensors: (a, b) > " + kind.name)
+        lines.append("    called on a tuple of tensors: (a, b) > " + kind.name
+                     + ("; it receives their masks" if "mask" in kind.call_arguments else ""))
     return "\n".join(lines)
 
 

@@ -3,7 +3,8 @@
 Masks follow Keras: a layer receives its input's mask and gives its output's (the kernels compute both); a layer
 whose call takes a mask (a recurrent layer) gets the `mask=` tensor where the spec gives one, else its input's
 mask, but only when the call has one tensor argument: with `initial_state=` Keras passes it no mask, and its
-output keeps the input's mask all the same.
+output keeps the input's mask all the same. A layer of several tensors whose call takes a mask (Attention) gets
+the list of its inputs' masks.
 """
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ def run_network(layers: Sequence[Kernel], network: Network, arrays: Sequence[Arr
         withheld = False
         if call.mask is not None:
             masks[0] = np.asarray(values[call.mask.call][call.mask.index][0]).astype(bool, copy=False)
-        elif "mask" in kernel.node.kind.call_arguments and not network.implicit_mask.get(index, False):
+        elif "mask" in kernel.node.kind.call_arguments and not kernel.node.kind.takes_several \
+                and not network.implicit_mask.get(index, False):  # several tensors: Keras passes all their masks
             withheld = masks[0] is not None
             if withheld:
                 masks[0] = None

@@ -9,3 +9,4 @@ from rnnspec.backends.numpy.kernels import conv2d, preprocessing  # noqa: F401
 from rnnspec.backends.numpy.kernels import cells  # noqa: F401
 from rnnspec.backends.numpy.kernels import conv_recurrent  # noqa: F401
 from rnnspec.backends.numpy.kernels import activations, conv_more, noise, reshaping  # noqa: F401
+from rnnspec.backends.numpy.kernels import attention  # noqa: F401

@@ -182,6 +182,30 @@ class _Walk:
                 self.first_call[call.layer] = index
             self.tensors.append(tuple(outputs))
             self.masks.append(self.output_masks(index, call, node, inputs))
+        self.check_cleared_masks()
+
+    def check_cleared_masks(self) -> None:
+        """Keras's MultiHeadAttention clears the masks of its input tensors on the tensors themselves, so any other
+        use of a masked tensor it reads would run without the mask in Keras: refused rather than computed
+        differently (one pass over the calls)."""
+        graph = self.graph
+        uses: dict[Ref, int] = {}
+        for call in graph.calls:
+            for ref in (*call.inputs, *call.states, *((call.mask,) if call.mask is not None else ())):
+                uses[ref] = uses.get(ref, 0) + 1
+        for ref in graph.outputs:
+            uses[ref] = uses.get(ref, 0) + 1
+        for call in graph.calls:
+            if not graph.layers[call.layer].kind.several_as_arguments:
+                continue
+            for ref in set(call.inputs):  # self-attention, (x, x), reads its tensor twice in the one call: fine
+                if self.masks[ref.call][ref.index] is not None and uses[ref] > call.inputs.count(ref):
+                    maker = self.names[graph.calls[ref.call].layer]
+                    raise RnnspecError(
+                        "E300", f"MultiHeadAttention reads the masked output of '{maker}', which is used elsewhere "
+                        "too: Keras clears that tensor's mask when MultiHeadAttention runs, so its other uses would "
+                        "run without it", call.span,
+                        "give MultiHeadAttention its own copy, e.g. through Activation(linear), or drop the mask")
 
     def tensor(self, ref: Ref) -> Tensor:
         return self.tensors[ref.call][ref.index]
@@ -282,6 +306,8 @@ class _Walk:
             return (mask,)
         if name == "Concatenate":
             return (self.concatenated_mask(call, node, inputs, received),)
+        if kind.several_as_arguments:  # MultiHeadAttention: compute_mask passes the query's mask on, as it is
+            return (received[0],) + (None,) * (count - 1)
         if name in ATTENTION:  # the query's mask on the output (through an op of its own), none on the scores
             query = received[0]
             mask = None if query is None else \

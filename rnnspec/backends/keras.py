@@ -85,7 +85,10 @@ def build_functional(report: ModelReport) -> Any:
             kwargs["initial_state"] = nested_states(node, [tensors[ref.call][ref.index] for ref in call.states])
         if call.mask is not None:
             kwargs["mask"] = tensors[call.mask.call][call.mask.index]
-        out = layer(inputs if call.several else inputs[0], **kwargs)
+        if call.several and node.kind.several_as_arguments:
+            out = layer(*inputs, **kwargs)
+        else:
+            out = layer(inputs if call.several else inputs[0], **kwargs)
         tensors[index] = keras.tree.flatten(out)  # a stack of cells returns its states nested per cell
     inputs = [tensors[index][0] for index in network.input_rows]
     outputs = [tensors[ref.call][ref.index] for ref in network.outputs]

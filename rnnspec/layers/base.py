@@ -458,6 +458,8 @@ class LayerType:
 
     takes_several: ClassVar[bool] = False  # a merge: called on a tuple of at least two tensors, `(a, b) > Add`
     call_arguments: ClassVar[tuple[str, ...]] = ()  # tensors its call takes by name: `initial_state=`, `mask=`
+    # Keras's call takes the tensors as separate arguments, `layer(query, value, key)`, not as one list
+    several_as_arguments: ClassVar[bool] = False
 
     def outputs(self, a: Args, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
         """The output tensors of one call on `inputs` (one tensor unless `takes_several`). Several outputs come

@@ -70,7 +70,11 @@ class NumpyModel:
         return _restored, (self.report, self.dtype.name, self.get_weights())
 
     def _unloaded(self) -> Layers:
-        return tuple(make_kernel(r.node, r.input_shape, self.dtype) for r in self.report.rows)
+        layers = tuple(make_kernel(r.node, r.input_shape, self.dtype) for r in self.report.rows)
+        for layer, row in zip(layers, self.report.rows):
+            if row.node.kind.several_as_arguments:  # weights built from every tensor of the call (MultiHeadAttention)
+                layer.specs = list(row.weights)
+        return layers
 
     def _require_weights_fit(self) -> None:
         sizes = [(sum(spec.size for spec in layer.specs), row) for layer, row in zip(self.layers, self.report.rows)]

@@ -10,3 +10,4 @@ from rnnspec.backends.numpy.kernels import cells  # noqa: F401
 from rnnspec.backends.numpy.kernels import conv_recurrent  # noqa: F401
 from rnnspec.backends.numpy.kernels import activations, conv_more, noise, reshaping  # noqa: F401
 from rnnspec.backends.numpy.kernels import attention  # noqa: F401
+from rnnspec.backends.numpy.kernels import multi_head_attention  # noqa: F401

@@ -68,6 +68,7 @@ class ModelGraph:
     assertions: list[ModelAssertion] = field(default_factory=list)
     errors: list[RnnspecError] = field(default_factory=list)
     warnings: list[RnnspecError] = field(default_factory=list)
+    named: bool = False  # some layer is given `name=` (the checker then looks for names given twice)
 
 
 def resolve_call(call: Call) -> LayerNode:
@@ -264,10 +265,13 @@ def _lower_chain(chain: Chain, graph: ModelGraph, top: bool) -> None:
                 sub = ModelGraph(graph.name, graph.span, graph.name_span)
                 _lower_chain(element.chain, sub, top=False)
                 graph.errors.extend(sub.errors)
+                graph.named = graph.named or sub.named
                 graph.warnings.extend(sub.warnings)
                 body, notes, size = sub.layers, sub.notes, sub.size * count
             else:
                 body, notes, size = [resolve_call(element)], [], count
+                if body[0].args.get("name") is not None:
+                    graph.named = True
             if graph.size + size > MAX_LAYERS:
                 raise RnnspecError("E207", f"this makes the model more than {MAX_LAYERS:,} layers deep",
                                    stage.repeat.span if stage.repeat else stage.span,

@@ -142,7 +142,7 @@ def infer_graph(graph: ModelGraph) -> ModelReport:
                 "for sequences of 32 features"))
             return report
     report.input = x
-    taken = given_names(graph.layers, report.errors)
+    taken = given_names(graph.layers, report.errors) if graph.named else frozenset()
     if report.errors:
         return report
     walk = _Walk(report, x, unroll=graph.size <= MAX_UNROLLED, taken=taken)
@@ -270,9 +270,11 @@ class _Walk:
         else:
             try:
                 args = node.args
-                inner = args.get("layer") or args.get("cell")
-                several = node.kind.output_names(args) if args.get("return_state") or (
-                    inner is not None and inner.args.get("return_state")) else ()
+                several = ()
+                if node.kind.call_arguments:  # the layers that can return states
+                    inner = args.get("layer") or args.get("cell")
+                    if args.get("return_state") or inner is not None and inner.args.get("return_state"):
+                        several = node.kind.output_names(args)
                 if len(several) > 1:
                     raise ShapeError(
                         f"{node.type_name} with `state` has {len(several)} outputs ({', '.join(several)}), and a "

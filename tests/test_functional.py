@@ -212,20 +212,23 @@ def _summary_rows(text: str) -> list[tuple[str, ...]]:
 
 
 def keras_summary(model) -> str:  # type: ignore[no-untyped-def]
-    """Keras's summary wide enough that no cell is cut short (it cuts a long name with an ellipsis)."""
-    import os
+    from .test_keras_backend import keras_summary as wide_summary
 
-    captured: list[str] = []
-    columns = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = "250"  # the console rich draws on, which is the terminal's width otherwise
-    try:
-        model.summary(line_length=240, print_fn=lambda text, **_: captured.append(text))
-    finally:
-        if columns is None:
-            del os.environ["COLUMNS"]
-        else:
-            os.environ["COLUMNS"] = columns
-    return "\n".join(captured)
+    return wide_summary(model)
+
+
+def spec_of(block: str) -> str:
+    """A model written indented in a test module, as spec text."""
+    return "\n".join(line.strip() for line in block.strip().splitlines())
+
+
+def assert_matches_keras(text: str, seed: int = 7, steps: int = 6) -> None:
+    """The model's summary is Keras's row for row (in a fresh session) and NumPy computes what Keras computes, on
+    Keras's weights and inputs with padding."""
+    report = report_of(text)
+    model = _fresh_keras_model(report)
+    assert _summary_rows(summary_table(report)) == _summary_rows(keras_summary(model))
+    _compare(report, model, inputs_of(report, seed, steps=steps))
 
 
 @pytest.mark.keras
@@ -374,12 +377,7 @@ SMALL = {  # the bundled specs at sizes that run in milliseconds; the same topol
 @pytest.mark.keras
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_numpy_runs_functional_models_as_keras_does(name: str) -> None:
-    text = "\n".join(line.strip() for line in SMALL[name].strip().splitlines())
-    report = report_of(text)
-    model = _fresh_keras_model(report)
-    assert _summary_rows(summary_table(report)) == _summary_rows(keras_summary(model))
-    inputs = inputs_of(report, 7)
-    _compare(report, model, inputs)
+    assert_matches_keras(spec_of(SMALL[name]))
 
 
 @pytest.mark.keras
@@ -411,7 +409,7 @@ def test_a_functional_numpy_model_copies_and_pickles_with_its_graph() -> None:
     import copy
     import pickle
 
-    report = report_of("\n".join(line.strip() for line in SMALL["seq2seq"].strip().splitlines()))
+    report = report_of(spec_of(SMALL["seq2seq"]))
     model = rnnspec.compile(report, backend="numpy", seed=3)
     inputs = inputs_of(report)
     expected = model(inputs)

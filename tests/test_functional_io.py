@@ -29,7 +29,7 @@ from rnnspec.errors import RnnspecError
 
 from .conftest import SPECS
 from .test_functional import SMALL as FUNCTIONAL_SMALL
-from .test_functional import inputs_of
+from .test_functional import inputs_of, spec_of
 
 # Keras's tensors warn on NumPy 2's copy keyword when converted, as test_numpy_io notes
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -53,7 +53,7 @@ SMALL = {
 
 
 def text_of(name: str) -> str:
-    return "\n".join(line.strip() for line in SMALL[name].strip().splitlines())
+    return spec_of(SMALL[name])
 
 
 def report_of(name: str) -> rnnspec.ModelReport:  # type: ignore[name-defined]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import rnnspec
-from tests.test_functional import _compare, _fresh_keras_model, _summary_rows, inputs_of, keras_summary, summary_table
+from tests.test_functional import assert_matches_keras, spec_of
 from tests.test_parity import assert_functional_parity, fcase
 
 QV = "q = Input(4, 8)\nv = Input(6, 3)\n"
@@ -135,16 +135,12 @@ MODELS = {
 @pytest.mark.keras
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_numpy_and_summary_match_keras(name: str) -> None:
-    text = "\n".join(line.strip() for line in MODELS[name].splitlines())
-    report = rnnspec.select(text)
-    model = _fresh_keras_model(report)
-    assert _summary_rows(summary_table(report)) == _summary_rows(keras_summary(model))
-    _compare(report, model, inputs_of(report, 3, steps=5))
+    assert_matches_keras(spec_of(MODELS[name]), seed=3, steps=5)
 
 
 def test_masks_reach_the_kernel_as_keras_passes_them() -> None:
     """The masked value steps get no weight; the output keeps the query's mask (an LSTM after it skips them)."""
-    text = "\n".join(line.strip() for line in MODELS["masked_scores"].splitlines())
+    text = spec_of(MODELS["masked_scores"])
     model = rnnspec.compile(rnnspec.select(text), backend="numpy")
     a = np.array([[1, 2, 3, 0, 0]], "int32")
     b = np.array([[3, 4, 0, 0, 0]], "int32")

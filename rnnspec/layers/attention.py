@@ -63,7 +63,9 @@ class BaseAttention(LayerType):
     def output_names(self, a: Mapping[str, Any]) -> tuple[str, ...]:  # type: ignore[override]
         return ("output", "scores") if a.get("return_attention_scores") else ("output",)
 
-    def check(self, a: Args, shapes: tuple[Shape, ...]) -> tuple[Shape, Shape, Shape]:
+    def sequences(self, shapes: tuple[Shape, ...]) -> tuple[Shape, Shape, Shape]:
+        """(query, value, key) of a call, refused unless they are 2 or 3 sequences of one batch whose key and value
+        have the same steps: the rules every attention layer shares."""
         name = self.name
         if not 2 <= len(shapes) <= 3:
             raise ShapeError(f"{name} takes (query, value) or (query, value, key), but received {len(shapes)} "
@@ -76,22 +78,26 @@ class BaseAttention(LayerType):
                                  if len(shape) == 2 else "give each input steps and features, e.g. Input(None, 16)")
         query, value = shapes[0], shapes[1]
         key = shapes[2] if len(shapes) == 3 else value
-        batches = {s[0] for s in shapes} - {None}
-        if len(batches) > 1:
+        if len({s[0] for s in shapes} - {None}) > 1:
             raise ShapeError(f"{name} cannot attend across different batch sizes: received {_listed(shapes)}",
                              hint="give the inputs the same batch_size, or leave it unknown")
-        key_role = "key" if len(shapes) == 3 else "value (the key, when none is given)"
-        if _differ(query[-1], key[-1]):
-            raise ShapeError(
-                f"{name} compares the query's features with the key's, but the query {format_shape(query)} has "
-                f"{query[-1]} and the {key_role} {format_shape(key)} has {key[-1]} (Keras fails when it runs)",
-                hint="bring both to the same size with Dense, or give a key of the query's size: "
-                     f"(q, v, k) > {name}")
-        if len(shapes) == 3 and _differ(value[1], key[1]):
+        if _differ(value[1], key[1]):
             raise ShapeError(
                 f"{name} weighs each value step by its key step, but the value {format_shape(value)} has {value[1]} "
                 f"steps and the key {format_shape(key)} {key[1]} (Keras fails when it runs)",
                 hint="the key and the value come from the same sequence: give them the same steps")
+        return query, value, key
+
+    def check(self, a: Args, shapes: tuple[Shape, ...]) -> tuple[Shape, Shape, Shape]:
+        """Attention and AdditiveAttention also compare the query's features with the key's."""
+        query, value, key = self.sequences(shapes)
+        key_role = "key" if len(shapes) == 3 else "value (the key, when none is given)"
+        if _differ(query[-1], key[-1]):
+            raise ShapeError(
+                f"{self.name} compares the query's features with the key's, but the query {format_shape(query)} has "
+                f"{query[-1]} and the {key_role} {format_shape(key)} has {key[-1]} (Keras fails when it runs)",
+                hint="bring both to the same size with Dense, or give a key of the query's size: "
+                     f"(q, v, k) > {self.name}")
         return query, value, key
 
     def call_weights(self, a: Args, inputs: tuple[Tensor, ...]) -> list[Weight]:

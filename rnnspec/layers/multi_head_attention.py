@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from rnnspec.errors import RnnspecError
-from rnnspec.layers.attention import CALL_OPTIONS, BaseAttention, _differ, _listed
-from rnnspec.layers.base import (Args, Bool, Float, Int, IntTuple, Param, ShapeError, Tensor, Weight,
+from rnnspec.layers.attention import CALL_OPTIONS, BaseAttention
+from rnnspec.layers.base import (Args, Bool, Float, Int, IntTuple, Param, Tensor, Weight,
                                  is_none, require_known_last)
 from rnnspec.layers.objects import weight_arguments
 from rnnspec.shape import Shape, format_shape
@@ -98,28 +98,10 @@ class MultiHeadAttention(BaseAttention):
         return (out,)
 
     def check(self, a: Args, shapes: tuple[Shape, ...]) -> tuple[Shape, Shape, Shape]:
-        name = self.name
-        if not 2 <= len(shapes) <= 3:
-            raise ShapeError(f"{name} takes (query, value) or (query, value, key), but received {len(shapes)} "
-                             f"tensors: {_listed(shapes)}", hint=f"write (q, v) > {name} or (q, v, k) > {name}")
+        """Its projections need every input's features known."""
+        query, value, key = self.sequences(shapes)
         for role, shape in zip(("query", "value", "key"), shapes):
-            if len(shape) != 3:
-                raise ShapeError(f"{name} takes (batch, steps, features) tensors here, but the {role} is "
-                                 f"{format_shape(shape)} (received {_listed(shapes)})",
-                                 hint="RepeatVector(n) turns a (batch, F) vector into (batch, n, F) steps"
-                                 if len(shape) == 2 else "rnnspec supports attention over the steps of "
-                                 "(batch, steps, features) inputs only: Reshape them so")
-            require_known_last(name, shape, f"the {role}'s features")
-        query, value = shapes[0], shapes[1]
-        key = shapes[2] if len(shapes) == 3 else value
-        if len({s[0] for s in shapes} - {None}) > 1:
-            raise ShapeError(f"{name} cannot attend across different batch sizes: received {_listed(shapes)}",
-                             hint="give the inputs the same batch_size, or leave it unknown")
-        if _differ(value[1], key[1]):
-            raise ShapeError(
-                f"{name} weighs each value step by its key step, but the value {format_shape(value)} has {value[1]} "
-                f"steps and the key {format_shape(key)} {key[1]}",
-                hint="the key and the value come from the same sequence: give them the same steps")
+            require_known_last(self.name, shape, f"the {role}'s features")
         return query, value, key
 
     def call_weights(self, a: Args, inputs: tuple[Tensor, ...]) -> list[Weight]:

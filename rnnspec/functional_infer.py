@@ -13,9 +13,9 @@ from typing import NamedTuple
 from rnnspec.errors import RnnspecError, Span
 from rnnspec.functional import FunctionalGraph, LayerCall, Ref
 from rnnspec.infer import ModelReport, Row
-from rnnspec.layers.base import LayerNode, ShapeError, Tensor, Weight
+from rnnspec.layers.base import LayerNode, ShapeError, Tensor, Weight, refuse_strings
 from rnnspec.lint import MASK_PASSES  # layers whose output keeps the mask they receive
-from rnnspec.shape import Shape, format_shape
+from rnnspec.shape import Shape, format_shape, summary_shape
 
 ELEMENTWISE_MERGES = frozenset({"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"})
 ATTENTION = frozenset({"Attention", "AdditiveAttention"})  # compute_mask: convert_to_tensor(the query's mask)
@@ -57,7 +57,7 @@ class Network:
     """What the backends need beyond the rows: the live calls in order and where each layer's row is."""
 
     graph: FunctionalGraph
-    live: list[int]  # call indices that reach an output, in order
+    live: list[int]  # call indices that reach an output, in the order Keras runs them
     row_of_layer: dict[int, int]  # layer index -> index in report.rows
     names: list[str]  # per layer
     input_rows: list[int]  # the Input calls in the order of the model's inputs
@@ -166,6 +166,8 @@ class _Walk:
                 continue
             inputs = tuple(self.tensor(ref) for ref in call.inputs)
             try:
+                if not node.kind.takes_strings and any(t.dtype == "string" for t in inputs):
+                    raise refuse_strings(node.type_name)
                 outputs = node.kind.outputs(node.args, inputs)
                 self.check_states(call, node, inputs[0])
                 self.check_mask(call, node, inputs[0])
@@ -479,7 +481,7 @@ class _Order:
             connected = self.connected(nodes, op_names)
             if op:
                 node = walk.ops[index]
-                table.append(TableRow(op_names[index], node.type, format_shape(node.shape), 0, connected))
+                table.append(TableRow(op_names[index], node.type, summary_shape(node.shape), 0, connected))
                 continue
             layer = graph.layers[index]
             first = walk.first_call.get(index, nodes[0][1])
@@ -494,13 +496,22 @@ class _Order:
                 row = row._replace(type="InputLayer")
             row_of_layer[index] = len(report.rows)
             report.rows.append(row)
-            shown = format_shape(outputs[0].shape) if len(outputs) == 1 else \
-                "[" + ", ".join(format_shape(t.shape) for t in outputs) + "]"
+            shown = summary_shape(outputs[0].shape) if len(outputs) == 1 else \
+                "[" + ", ".join(summary_shape(t.shape) for t in outputs) + "]"
             table.append(TableRow(row.name, row.type, shown, row.params, connected))
         report.table = table
         report.connected = not self.sequential_like(order, depth_of_node, nodes_of)
-        report.network = Network(graph, sorted(self.live), row_of_layer, walk.names, list(graph.inputs),
+        report.network = Network(graph, self.run_order(depth_of_node), row_of_layer, walk.names, list(graph.inputs),
                                  {c: c in walk.mask_arg or c in walk.mask_list for c in self.live}, walk.tensors)
+
+    def run_order(self, depth_of_node: dict[tuple[bool, int], int]) -> list[int]:
+        """The calls in the order Keras runs them (`_run_through_graph`): deepest first, each depth in the order
+        its nodes got their depth. Only stateful layers can tell orders apart, where one layer is called twice."""
+        by_depth: dict[int, list[int]] = {}
+        for (op, index), depth in depth_of_node.items():
+            if not op:
+                by_depth.setdefault(depth, []).append(index)
+        return [index for depth in sorted(by_depth, reverse=True) for index in by_depth[depth] if index in self.live]
 
     def operation(self, key: tuple[bool, int]) -> tuple[bool, int]:
         op, index = key

@@ -62,6 +62,7 @@ class ModelGraph:
     name_span: Span
     input: Tensor | None = None
     input_span: Span | None = None
+    input_node: LayerNode | None = None  # the written Input (its sparse= and ragged= go to Keras)
     layers: list[Item] = field(default_factory=list)
     size: int = 0  # layers, every copy of every repeat counted
     notes: list[ShapeNote] = field(default_factory=list)
@@ -105,7 +106,9 @@ def resolve_call(call: Call) -> LayerNode:
         values[name], spans[name] = value, arg.span
     if kind.varargs and extra:
         whole = extra[0].span.to(extra[-1].span)
-        values[kind.varargs], spans[kind.varargs] = TupleLit(tuple(extra), whole), whole
+        # Keras's `Input((20, 8))` and `Input(())` are rnnspec's `Input(20, 8)` and the scalar `Input(shape=())`
+        one_tuple = len(extra) == 1 and isinstance(extra[0], TupleLit)
+        values[kind.varargs], spans[kind.varargs] = extra[0] if one_tuple else TupleLit(tuple(extra), whole), whole
 
     missing = next((name for name in kind.required if name not in values), None)
     if missing is not None:
@@ -299,7 +302,7 @@ def _lower_input(call: Call, stage: Stage, graph: ModelGraph, first: bool) -> No
                            "remove the repeat after Input(...)")
     node = resolve_call(call)
     graph.input = node.kind.tensor(node.args)  # type: ignore[attr-defined]
-    graph.input_span = call.span
+    graph.input_span, graph.input_node = call.span, node
     if stage.shape_note is not None:
         raise RnnspecError("E202", "Input's shape is already written; a shape note after it adds nothing",
                            stage.shape_note.span)

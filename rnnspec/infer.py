@@ -6,7 +6,7 @@ from typing import Any, NamedTuple, Sequence
 
 from rnnspec.errors import RnnspecError, Span
 from rnnspec.graph import Item, ModelAssertion, ModelGraph, Repeat, ShapeNote, lower
-from rnnspec.layers.base import LayerNode, ShapeError, Tensor, Weight
+from rnnspec.layers.base import LayerNode, ShapeError, Tensor, Weight, refuse_strings
 from rnnspec.parser import cyclic_gc_paused
 from rnnspec.shape import Shape, format_shape
 from rnnspec.syntax import ModelDef, Module
@@ -281,6 +281,8 @@ class _Walk:
                         "chain passes one tensor on", code="E214",
                         hint=f"write the model in the functional form: {', '.join(several)} = x > "
                         f"{node.type_name}(...), then go on from {several[0]} (docs/language.md)")
+                if x.dtype == "string" and not node.kind.takes_strings:
+                    raise refuse_strings(node.type_name)
                 out = node.kind.output(node.args, x)
                 weights = tuple(node.kind.weights(node.args, x.shape))
             except ShapeError as err:

@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 from rnnspec.errors import RnnspecError
 from rnnspec.infer import ModelReport, format_output
-from rnnspec.shape import format_shape
+from rnnspec.shape import summary_shape
 
 JSON_SCHEMA_VERSION = 2  # 2: functional models (inputs, outputs, each layer's inbound tensors and outputs)
 
@@ -110,10 +110,10 @@ def summary_table(report: ModelReport) -> str:
             header += ("Connected to",)
         body = [(f"{r.name} ({r.type})", r.output, f"{r.params:,}", r.connected)[:len(header)] for r in report.table]
     else:
-        body = [(f"{r.name} ({r.type})", format_shape(r.output_shape), f"{r.params:,}") for r in report.rows]
+        body = [(f"{r.name} ({r.type})", summary_shape(r.output_shape), f"{r.params:,}") for r in report.rows]
     for fold in sorted(report.folds, key=lambda f: -f.first):  # from the end, so earlier positions stay valid
         where = f"line {fold.span.line}, column {fold.span.column}"
-        body.insert(fold.first, (f"... {fold.copies:,} more copies (repeat at {where})", format_shape(
+        body.insert(fold.first, (f"... {fold.copies:,} more copies (repeat at {where})", summary_shape(
             report.rows[fold.end - 1].output_shape), f"{fold.trainable + fold.non_trainable:,}"))
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     widths = [max(width, least) for width, least in zip(widths, (31, 22, 13, 17))]

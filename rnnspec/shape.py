@@ -17,6 +17,11 @@ def format_shape(shape: Shape) -> str:
     return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 
+def summary_shape(shape: Shape) -> str:
+    """A shape as Keras's summary prints it: `(None, 32)`, and `(None)` for one dimension."""
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
 def known(dim: Dim) -> bool:
     return dim is not None
 

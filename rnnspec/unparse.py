@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import Any, Mapping
 
 from rnnspec.graph import Item
 from rnnspec.infer import ModelReport
@@ -22,12 +22,8 @@ def spec_text(report: ModelReport, fill: bool = False) -> str:
     graph = report.graph
     if report.input is not None and (graph is None or graph.input is not None):
         shape, dtype = report.input
-        args = [_value(d) for d in shape[1:]]
-        if dtype != "float32":
-            args.append(f"dtype={dtype}")
-        if shape[0] is not None:
-            args.append(f"batch_size={shape[0]}")
-        parts.append(f"Input({', '.join(args)})")
+        written = graph.input_node.args if graph is not None and graph.input_node is not None else {}
+        parts.append(_input_call(shape[1:], dtype, shape[0], written))
     if graph is not None:  # repeats written as repeats: `x9999` stays short, and within the size limit
         parts += [_item(item, fill) for item in graph.layers]
     else:
@@ -143,7 +139,7 @@ def _functional_text(report: ModelReport, fill: bool) -> str:
         node = graph.layers[call.layer]
         bind_layers_made_before(call.layer)
         if not call.inputs:
-            expression = "Input(" + ", ".join(_input_args(node)) + ")"
+            expression = _input_call(node.args.shape, node.args.dtype, node.args.batch_size, node.args)
         else:
             sources = [pending.pop(ref.call) if inlined(ref) and ref.call in pending else name_of(ref)
                        for ref in call.inputs]
@@ -165,13 +161,16 @@ def _functional_text(report: ModelReport, fill: bool) -> str:
     return f"model {report.name}:\n" + "".join(f"    {line}\n" for line in lines)
 
 
-def _input_args(node: LayerNode) -> list[str]:
-    args = [_value(d) for d in node.args.shape]
-    if node.args.dtype != "float32":
-        args.append(f"dtype={node.args.dtype}")
-    if node.args.batch_size is not None:
-        args.append(f"batch_size={node.args.batch_size}")
-    return args
+def _input_call(dims: tuple[int | None, ...], dtype: str, batch: int | None, written: Mapping[str, Any]) -> str:
+    """`Input(20, 8, dtype=int32, batch_size=4, ragged=true)`; a scalar per sample is `Input(shape=())`. `written`
+    is the Input's arguments, where the spec wrote one."""
+    args = [_value(d) for d in dims] or ["shape=()"]
+    if dtype != "float32":
+        args.append(f"dtype={dtype}")
+    if batch is not None:
+        args.append(f"batch_size={batch}")
+    args += [f"{flag}=true" for flag in ("sparse", "ragged") if written.get(flag)]
+    return f"Input({', '.join(args)})"
 
 
 def _call_text(node: LayerNode, call: Any, graph: Any, name_of: Any, fill: bool) -> str:

@@ -136,8 +136,8 @@ def test_functional_parity(spec: str, build: Any) -> None:
 @pytest.mark.parametrize(("spec", "code", "column", "hint"), [
     ("Input(5, 3) > LSTMCell(8)", "E200", 15, "RNN(LSTMCell(8))"),
     ("Input(5, 3) > RNN(LSTM(8))", "E202", 19, "RNN(LSTMCell"),
-    ("Input(5, 3) > RNN(LSTMCell(8), stateful=true)", "E201", 32, "not supported"),
-    ("Input(4, 6, 2) > ConvLSTM1D(2, 3, stateful=true)", "E201", 35, "not supported"),
+    ("Input(5, 3) > RNN(LSTMCell(8), stateful=true)", "E302", 15, "batch_size=4"),
+    ("Input(4, 6, 2) > ConvLSTM1D(2, 3, stateful=true)", "E302", 18, "Input(20, 8, 8, batch_size=4)"),
     ("Input(5, 3) > RNN(StackedRNNCells(LSTMCell(4)))", "E202", 35, "RNN(LSTMCell(8))"),
     ("Input(5, 3) > RNN((LSTMCell(4), Dense(2)))", "E202", 33, None),
     ("Input(4, 6, 2) > ConvLSTM1D(2, 3, strides=2, dilation_rate=2)", "E203", 46, None),

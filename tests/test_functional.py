@@ -256,7 +256,7 @@ def inputs_of(report: rnnspec.ModelReport, seed: int = 7, batch: int = 3, steps:
     """Ids from 1 with some padding (0) at the end, masks true at the first step, normal floats otherwise."""
     rng = np.random.default_rng(seed)
     arrays = []
-    for _, tensor in report.inputs:
+    for _, tensor in report.inputs or [("input", report.input)]:  # a chain has its one input
         shape = tuple(batch if i == 0 else steps if d is None else d for i, d in enumerate(tensor.shape))
         if tensor.dtype == "bool":
             array = rng.random(shape) < 0.7

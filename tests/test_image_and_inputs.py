@@ -9,7 +9,7 @@ import pytest
 
 import rnnspec
 from rnnspec.errors import RnnspecError
-from tests.test_parity import assert_parity, case
+from tests.test_parity import assert_functional_parity, assert_parity, case, fcase
 
 RNG = np.random.default_rng(11)
 
@@ -111,6 +111,19 @@ PARITY_CASES = [
     case("TextVectorization(10, output_mode=multi_hot, pad_to_max_tokens=true) > Dense(2)",
          lambda L: [text(L), L.TextVectorization(10, output_mode="multi_hot", pad_to_max_tokens=True), L.Dense(2)]),
     case("TextVectorization(output_mode=count)", lambda L: [text(L), L.TextVectorization(output_mode="count")]),
+    # the string input written out, Keras's (batch,) or (batch, 1); Keras's positional shape tuple
+    case("Input(shape=(), dtype=string) > TextVectorization(output_sequence_length=12) > Embedding(50, 4) > LSTM(3)",
+         lambda L: [text(L), L.TextVectorization(output_sequence_length=12), L.Embedding(50, 4), L.LSTM(3)]),
+    case(f"Input(1, dtype=string) > TextVectorization(output_mode=one_hot, split=None, vocabulary={WORDS})",
+         lambda L: [L.Input((1,), dtype="string"), L.TextVectorization(output_mode="one_hot", split=None,
+                                                                        vocabulary=list(VOCAB))]),
+    case("Input(1, dtype=string) > TextVectorization(output_sequence_length=3)",
+         lambda L: [L.Input((1,), dtype="string"), L.TextVectorization(output_sequence_length=3)]),
+    case("Input((20, 8), batch_size=2) > LSTM(3)", lambda L: [L.Input((20, 8), batch_size=2), L.LSTM(3)]),
+    # sparse and ragged inputs: what Keras may be fed, not what it builds
+    case("Input(None, dtype=int32, ragged=true) > Embedding(10, 4, mask_zero) > LSTM(3)",
+         lambda L: [L.Input((None,), dtype="int32", ragged=True), L.Embedding(10, 4, mask_zero=True), L.LSTM(3)]),
+    case("Input(6, sparse=true) > Dense(3)", lambda L: [L.Input((6,), sparse=True), L.Dense(3)]),
 ]
 
 
@@ -118,6 +131,143 @@ PARITY_CASES = [
 @pytest.mark.parametrize(("spec", "build"), PARITY_CASES)
 def test_rnnspec_infers_what_keras_builds(spec: str, build: Any) -> None:
     assert_parity(spec, build)
+
+
+# A review classifier: the text through TextVectorization, beside numeric features.
+REVIEWS = """model reviews:
+    text = Input(shape=(), dtype=string)
+    stars = Input(3)
+    ids = text > TextVectorization(1000, output_sequence_length=40)
+    h = ids > Embedding(1000, 16, mask_zero) > LSTM(8)
+    (h, stars) > Concatenate > Dense(1, activation=sigmoid)
+"""
+
+
+def _reviews(keras: Any, L: Any) -> tuple[Any, Any]:
+    text, stars = L.Input(shape=(), dtype="string", name="text"), L.Input((3,), name="stars")
+    ids = L.TextVectorization(1000, output_sequence_length=40)(text)
+    h = L.LSTM(8)(L.Embedding(1000, 16, mask_zero=True)(ids))
+    return [text, stars], L.Dense(1, activation="sigmoid")(L.Concatenate()([h, stars]))
+
+
+FUNCTIONAL_PARITY_CASES = [fcase(REVIEWS, _reviews)]
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize(("spec", "build"), FUNCTIONAL_PARITY_CASES)
+def test_functional_string_inputs_as_keras_builds_them(spec: str, build: Any) -> None:
+    assert_functional_parity(spec, build)
+
+
+@pytest.mark.keras
+def test_the_keras_model_of_a_string_input_has_keras_summary_and_reads_text() -> None:
+    import keras
+
+    from tests.test_functional import _fresh_keras_model, _summary_rows, keras_summary
+    from rnnspec.render import summary_table
+
+    report = rnnspec.select(REVIEWS)
+    model = _fresh_keras_model(report)
+    assert _summary_rows(summary_table(report)) == _summary_rows(keras_summary(model))
+    model.get_layer("text_vectorization").adapt(["a good film", "a bad one", "good"])
+    texts = keras.ops.convert_to_tensor(np.array(["a good film", "bad"], dtype=object))
+    assert tuple(model([texts, keras.ops.zeros((2, 3))]).shape) == (2, 1)
+
+
+@pytest.mark.parametrize("spec", ["Input(3, dtype=string) > Dense(3)", "Input(shape=(), dtype=string) > Embedding(9, 2)",
+                                  "x = Input(shape=(), dtype=string)\ny = Input(1)\n(x, y) > Concatenate"])
+def test_strings_go_nowhere_but_text_vectorization(spec: str) -> None:
+    (report,) = rnnspec.check(spec)
+    (err,) = report.errors
+    assert err.code == "E300" and "cannot take strings" in err.message and "TextVectorization" in (err.hint or "")
+    assert err.span is not None and err.span.column > 1
+
+
+def test_text_vectorization_takes_one_string_per_sample() -> None:
+    (err,) = rnnspec.check("Input(3, dtype=string) > TextVectorization()")[0].errors
+    assert err.code == "E300" and "one string per sample" in err.message and "(None, 3)" in err.message
+    (err,) = rnnspec.check("Input(shape=(), dtype=int32) > TextVectorization()")[0].errors
+    assert err.code == "E300" and "int32" in err.message
+
+
+@pytest.mark.parametrize("mode", ["multi_hot", "count", "one_hot"])
+def test_text_vectorization_on_strings_of_shape_1_refuses_what_keras_misstates(mode: str) -> None:
+    (err,) = rnnspec.check(f"Input(1, dtype=string) > TextVectorization(output_mode={mode}, vocabulary={WORDS})"
+                           )[0].errors
+    assert err.code == "E300" and "Keras states the output (None, 1, " in err.message
+    assert "Input(shape=(), dtype=string)" in (err.hint or "")
+
+
+@pytest.mark.keras
+def test_keras_misstates_text_vectorization_on_strings_of_shape_1() -> None:
+    """Pinned: the symbolic output keeps the 1, the computed one drops it (Keras 3.15)."""
+    import keras
+
+    layer = keras.layers.TextVectorization(output_mode="multi_hot", vocabulary=list(VOCAB))
+    model = keras.Sequential([keras.Input((1,), dtype="string"), layer])
+    texts = keras.ops.convert_to_tensor(np.array([["the cat"], ["sat"]], dtype=object))
+    assert tuple(model.output_shape) == (None, 1, 4) and tuple(model(texts).shape) == (2, 4)
+
+
+SPARSE_AND_RAGGED = [
+    "Input(None, dtype=int32, ragged=true) > Embedding(10, 4, mask_zero) > LSTM(3)",
+    "Input(6, sparse=true) > Dense(3)",
+    "x = Input(None, 3, ragged=true)\ny = Input(4, sparse=true)\n(x > GRU(4), y) > Add",
+]
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("spec", SPARSE_AND_RAGGED)
+def test_sparse_and_ragged_inputs_reach_keras_and_both_run_padded_arrays(spec: str) -> None:
+    """Keras 3 builds the same model whatever the flags say, and runs it on dense (padded) arrays, as NumPy does;
+    fed a ragged tensor, its LSTM and Dense fail (Keras 3.15), which the docs say."""
+    from tests.test_functional import _compare, inputs_of
+
+    report = rnnspec.select(spec)
+    model = rnnspec.compile(report)
+    written = [(line.count("sparse=true"), line.count("ragged=true")) for line in spec.split("\n") if "Input" in line]
+    assert [(int(x.sparse), int(x.ragged)) for x in model.inputs] == written
+    _compare(report, model, inputs_of(report))
+
+
+def test_sparse_and_ragged_inputs_are_written_back_and_refused_together() -> None:
+    from rnnspec.unparse import spec_text
+
+    for spec in SPARSE_AND_RAGGED:
+        text = spec_text(rnnspec.select(spec))
+        assert text.count("sparse=true") == spec.count("sparse=true")
+        assert text.count("ragged=true") == spec.count("ragged=true")
+    (err,) = rnnspec.check("Input(4, sparse=true, ragged=true) > Dense(3)")[0].errors
+    assert err.code == "E203" and "both sparse and ragged" in err.message and err.span.column == 23
+
+
+@pytest.mark.keras
+def test_keras_refuses_an_input_both_sparse_and_ragged() -> None:
+    import keras
+
+    with pytest.raises(ValueError, match="sparse=True` and `ragged=True"):
+        keras.Input((4,), sparse=True, ragged=True)
+
+
+def test_only_an_input_holds_strings() -> None:
+    (err,) = rnnspec.check("Input(4) > Dense(3, dtype=string)")[0].errors
+    assert err.code == "E203" and err.span is not None and err.span.column == 27  # at `string`
+
+
+def test_a_string_input_is_written_back_as_it_parses() -> None:
+    from rnnspec.unparse import spec_text
+
+    for text in (REVIEWS, "Input(shape=(), dtype=string) > TextVectorization(output_sequence_length=3)"):
+        report = rnnspec.select(text)
+        again = rnnspec.select(spec_text(report, fill=True))
+        assert "Input(shape=(), dtype=string)" in spec_text(report)
+        assert again.inputs == report.inputs and [r.outputs for r in again.rows] == [r.outputs for r in report.rows]
+
+
+def test_numpy_backend_refuses_a_string_input_with_the_way_round_it() -> None:
+    with pytest.raises(RnnspecError) as refused:
+        rnnspec.compile(REVIEWS, backend="numpy")
+    assert refused.value.code == "E501" and "Input(40, dtype=int64)" in (refused.value.hint or "")
 
 
 # ---------------------------------------------------------------- refusals: rnnspec's located errors, Keras's too

@@ -374,11 +374,6 @@ def test_input_length_is_accepted_with_a_deprecation_warning() -> None:
     assert report.ok and [w.code for w in report.warnings] == ["W109"]
 
 
-def test_stateful_is_refused_where_not_supported_yet() -> None:
-    (err,) = _errors("Input(5, 3, batch_size=2) > RNN(LSTMCell(4), stateful=true)")
-    assert err.code == "E201" and "not supported" in err.message and "initial_state" in (err.hint or "")
-
-
 def test_an_argument_of_another_layer_says_whose_it_is() -> None:
     (err,) = _errors("Input(5, 3) > Dense(4, recurrent_initializer=orthogonal)")
     assert err.code == "E201" and "Keras argument of" in (err.hint or "") and "LSTM" in (err.hint or "")

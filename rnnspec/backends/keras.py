@@ -51,7 +51,9 @@ def build(report: ModelReport) -> Any:
     if report.network is not None:
         return build_functional(report)
     assert report.input is not None, "build() takes a report that checked without errors"
-    inputs = keras.Input(shape=report.input.shape[1:], batch_size=report.input.shape[0], dtype=report.input.dtype)
+    written = report.graph.input_node if report.graph is not None else None
+    inputs = keras.Input(**written.kind.keras_kwargs(written.args)) if written is not None else \
+        keras.Input(shape=report.input.shape[1:], batch_size=report.input.shape[0], dtype=report.input.dtype)
     layers = [keras_layer(row.node, row.name) for row in report.rows]
     try:
         return keras.Sequential([inputs, *layers], name=report.name)
@@ -74,8 +76,7 @@ def build_functional(report: ModelReport) -> Any:
     for index, call in enumerate(graph.calls):  # every call, as written: a shared layer's node indices count them all
         node = graph.layers[call.layer]
         if not call.inputs:
-            x = keras.Input(shape=node.args.shape, batch_size=node.args.batch_size, dtype=node.args.dtype,
-                            name=network.names[call.layer])
+            x = keras.Input(**node.kind.keras_kwargs(node.args), name=network.names[call.layer])
             tensors[index] = [x]
             continue
         layer = made[call.layer]

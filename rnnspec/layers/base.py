@@ -55,6 +55,13 @@ class ShapeError(RnnspecError):
         self.reason = reason
 
 
+def refuse_strings(layer: str) -> ShapeError:
+    """Strings go through TextVectorization first: Keras builds other layers on them (Dense, Embedding), and the
+    model then fails on its first batch, far from the spec."""
+    return ShapeError(f"{layer} cannot take strings", hint="turn them into token ids first: "
+                      "Input(shape=(), dtype=string) > TextVectorization(max_tokens, output_sequence_length=...)")
+
+
 def suggest(word: str, choices: Iterable[str]) -> str | None:
     """`did you mean 'X'?` for the closest name, if one is close enough."""
     choices = list(choices)
@@ -456,6 +463,7 @@ class LayerType:
 
     # ---- the functional form (several tensors in or out); a chain uses only `output` and `weights`
 
+    takes_strings: ClassVar[bool] = False  # takes an `Input(dtype=string)` (TextVectorization); see `refuse_strings`
     takes_several: ClassVar[bool] = False  # a merge: called on a tuple of at least two tensors, `(a, b) > Add`
     call_arguments: ClassVar[tuple[str, ...]] = ()  # tensors its call takes by name: `initial_state=`, `mask=`
     # Keras's call takes the tensors as separate arguments, `layer(query, value, key)`, not as one list

@@ -15,7 +15,7 @@ from rnnspec.layers.base import (
     registry, require_known_last, require_rank,
 )
 from rnnspec.layers.objects import SEED, weight_arguments
-from rnnspec.layers.recurrent import RATE, STATEFUL_HINT, Recurrent
+from rnnspec.layers.recurrent import RATE, STATEFUL, Recurrent, require_fixed_batch_if_stateful
 from rnnspec.layers.wrappers import WRAPPER_GENERIC
 from rnnspec.shape import Shape
 from rnnspec.syntax import Call, TupleLit, Value
@@ -201,13 +201,13 @@ class RNN(LayerType):
     flags = Recurrent.flags
     call_arguments = ("initial_state", "mask")
     generic = WRAPPER_GENERIC  # Keras 3 does not freeze the cell of an RNN(trainable=False): not taken
-    unsupported = {"stateful": STATEFUL_HINT,  # refused where written (E201, with the hint)
-                   "trainable": NOT_FROZEN}
+    unsupported = {"trainable": NOT_FROZEN}  # refused where written (E201, with the reason)
     params = (
         Param("cell", CellArg(), positional=True, doc="the cell run at each step"),
         Param("return_sequences", Bool(), False, doc="every step (flag: seq) or only the last"),
         Param("return_state", Bool(), False, doc="the final states too, after the output (flag: state)"),
         Param("go_backwards", Bool(), False, doc="read the sequence in reverse (flag: backwards)"),
+        STATEFUL,
         Param("unroll", Bool(), False),
         Param("zero_output_for_mask", Bool(), False, doc="masked steps output zeros instead of the last output"),
     )
@@ -215,6 +215,7 @@ class RNN(LayerType):
     def output_shape(self, a: Args, shape: Shape) -> Shape:
         require_rank(self.name, shape, 3, "(batch, timesteps, features)", reason="no_time_axis")
         require_known_last(self.name, shape)
+        require_fixed_batch_if_stateful(self.name, a, shape)
         size = a.cell.kind.output_size(a.cell.args)
         return (shape[0], shape[1], size) if a.return_sequences else (shape[0], size)
 

@@ -11,7 +11,7 @@ from rnnspec.layers.base import (
 )
 from rnnspec.layers.objects import ACTIVITY_REGULARIZER, SEED, weight_arguments
 from rnnspec.layers.wrappers import WRAPPER_GENERIC
-from rnnspec.layers.recurrent import RATE, STATEFUL_HINT, Recurrent
+from rnnspec.layers.recurrent import RATE, STATEFUL, Recurrent, require_fixed_batch_if_stateful
 from rnnspec.shape import Shape, conv_length, format_shape
 from rnnspec.syntax import TupleLit, Value
 
@@ -40,8 +40,7 @@ class ConvLSTM(LayerType):
     rank: ClassVar[int] = 1
     # Keras 3 does not hand `trainable` to the ConvLSTM's cell: ConvLSTM2D(trainable=False) still trains every weight
     generic = WRAPPER_GENERIC
-    unsupported = {"stateful": STATEFUL_HINT,  # refused where written (E201, with the hint)
-                   "trainable": "Keras 3 does not freeze a ConvLSTM's weights with trainable=False: they still "
+    unsupported = {"trainable": "Keras 3 does not freeze a ConvLSTM's weights with trainable=False: they still "
                                 "train (and count as trainable)"}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -66,6 +65,7 @@ class ConvLSTM(LayerType):
             Param("return_sequences", Bool(), False, doc="every step (flag: seq) or only the last"),
             Param("return_state", Bool(), False, doc="the final states too, after the output (flag: state)"),
             Param("go_backwards", Bool(), False, doc="read the sequence in reverse (flag: backwards)"),
+            STATEFUL,
             Param("unroll", Bool(), False),
         )
         super().__init_subclass__(**kwargs)
@@ -99,6 +99,7 @@ class ConvLSTM(LayerType):
 
     def output_shape(self, a: Args, shape: Shape) -> Shape:
         state = self.state_shape(a, shape)
+        require_fixed_batch_if_stateful(self.name, a, shape)
         return (state[0], shape[1], *state[1:]) if a.return_sequences else state
 
     def outputs(self, a: Args, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:

@@ -1,11 +1,12 @@
 """Input, Embedding and the per-position layers: Dense, Activation, Dropout, Masking, reshaping."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
+from rnnspec.errors import RnnspecError, Span
 from rnnspec.layers.base import (
-    LAYER_DTYPE, LORA_ALPHA_IGNORED, LORA_RANK, NAME, TRAINABLE, Activation, Args, Bool, Choice, DType, Float, Int, IntTuple, LayerType, Param,
-    ShapeError, Tensor, Weight, require_known_last, require_rank, with_lora,
+    DTYPES, LAYER_DTYPE, LORA_ALPHA_IGNORED, LORA_RANK, NAME, TRAINABLE, Activation, Args, Bool, Choice, DType, Float,
+    Int, IntTuple, LayerType, Param, ShapeError, Tensor, Weight, require_known_last, require_rank, with_lora,
 )
 from rnnspec.layers.objects import SEED, weight_arguments
 from rnnspec.layers.recurrent import RATE
@@ -21,22 +22,31 @@ class Input(LayerType):
     params = (
         Param("shape", IntTuple(allow_none=True), doc="dimensions after the batch (None: unknown)"),
         Param("batch_size", Int(min=1, nullable=True), None),
-        Param("dtype", DType(), "float32", doc="int is int64, float float32 (Keras's aliases)"),
+        Param("dtype", DType(choices=(*DTYPES, "string")), "float32",
+              doc="int is int64, float float32 (Keras's aliases); string for TextVectorization"),
+        Param("sparse", Bool(), False, doc="Keras may be fed sparse tensors (shapes and counts are the same); the "
+              "NumPy model takes dense arrays"),
+        Param("ragged", Bool(), False, doc="Keras may be fed ragged tensors (shapes and counts are the same; most "
+              "Keras 3 layers, LSTM and Dense among them, cannot run on them); the NumPy model takes padded arrays"),
     )
     unsupported = {
-        "sparse": "sparse inputs are not supported yet: rnnspec's backends build and feed dense arrays",
-        "ragged": "ragged inputs are not supported yet: rnnspec's backends build and feed dense arrays",
         "batch_shape": "write the shape after the batch and batch_size=: Input(100, 32, batch_size=8)",
         "name": "an input is named by its binding in the functional form: tokens = Input(20, dtype=int32)",
         "tensor": "a spec cannot hold a tensor",
         "optional": "optional (None) inputs are not supported yet: rnnspec's backends feed an array per input",
     }
 
+    def validate(self, a: Args, spans: Mapping[str, Span]) -> None:
+        if a.sparse and a.ragged:
+            raise RnnspecError("E203", "an Input cannot be both sparse and ragged (Keras refuses it)",
+                               spans.get("ragged"))
+
     def tensor(self, a: Args) -> Tensor:
         return Tensor((a.batch_size, *a.shape), a.dtype)
 
     def keras_kwargs(self, a: Args) -> dict[str, Any]:
-        return {"shape": a.shape, "dtype": a.dtype, "batch_size": a.batch_size}
+        return {"shape": a.shape, "dtype": a.dtype, "batch_size": a.batch_size, "sparse": a.sparse,
+                "ragged": a.ragged}
 
 
 class Embedding(LayerType):

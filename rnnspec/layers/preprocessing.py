@@ -156,6 +156,7 @@ class TextVectorization(LayerType):
 
     name = "TextVectorization"
     family = "preprocessing"
+    takes_strings = True
     params = (
         Param("max_tokens", Int(min=2, nullable=True), None, positional=True,
               doc="the largest vocabulary, padding and OOV tokens included"),
@@ -224,10 +225,19 @@ class TextVectorization(LayerType):
         return Tensor((None,), "string")
 
     def output(self, a: Args, x: Tensor) -> Tensor:
-        if x.dtype != "string" or len(x.shape) != 1:
+        """Keras takes one string per sample, `(batch,)` or `(batch, 1)`."""
+        if x.dtype != "string" or x.shape[1:] not in ((), (1,)):
             raise ShapeError(
                 f"TextVectorization takes one string per sample, but received {x.dtype} values of shape "
-                f"{format_shape(x.shape)}", hint="put it first in the model: it implies Keras's string input (None,)")
+                f"{format_shape(x.shape)}", hint="put it first in the model, where it implies Keras's string input "
+                "(None,), or give it Input(shape=(), dtype=string)")
+        if x.shape[1:] == (1,) and a.output_mode != "int" and not (a.output_mode == "one_hot" and a.split is None):
+            computed = self.output_shape(a, x.shape)
+            stated = (computed[0], 1, *computed[1:])
+            raise ShapeError(f"TextVectorization(output_mode={a.output_mode}) on strings of shape "
+                             f"{format_shape(x.shape)}: Keras states the output {format_shape(stated)} but computes "
+                             f"{format_shape(computed)}", hint="give one string per sample as "
+                             "Input(shape=(), dtype=string)")
         return Tensor(self.output_shape(a, x.shape), "int64" if a.output_mode == "int" else "float32")
 
     def output_shape(self, a: Args, shape: Shape) -> Shape:

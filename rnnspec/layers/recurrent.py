@@ -42,10 +42,16 @@ from rnnspec.layers.objects import SEED, weight_arguments  # noqa: E402
 
 USE_CUDNN = Param("use_cudnn", BoolOrAuto(), "auto",
                   doc="which TensorFlow kernel runs it on a GPU; no effect on shapes, counts or outputs")
-STATEFUL_HINT = ("stateful is not supported yet on RNN and the ConvLSTMs (only on SimpleRNN, LSTM and GRU); pass "
-                 "the state explicitly with initial_state= and return_state")
 STATEFUL = Param("stateful", Bool(), False, doc="keep the final states as the next call's initial states, row by row "
                  "(until reset_states); needs a fixed batch, as in Input(20, 8, batch_size=4)")
+
+
+def require_fixed_batch_if_stateful(layer: str, a: Args, shape: Shape) -> None:
+    """Keras refuses a stateful layer an unknown batch: its states are variables, one row per sample."""
+    if shape[0] is None and a.get("stateful"):
+        raise ShapeError(f"a stateful {layer} needs a fixed batch size, but received {format_shape(shape)}",
+                         hint="it keeps one state per row: give the input a batch size, e.g. "
+                              f"Input({', '.join(['20'] + ['8'] * (len(shape) - 2))}, batch_size=4)", code="E302")
 
 
 class Recurrent(LayerType):
@@ -70,11 +76,8 @@ class Recurrent(LayerType):
     def output_shape(self, a: Args, shape: Shape) -> Shape:
         require_rank(self.name, shape, 3, "(batch, timesteps, features)", reason="no_time_axis")
         require_known_last(self.name, shape)
+        require_fixed_batch_if_stateful(self.name, a, shape)
         batch, steps, _ = shape
-        if batch is None and a.get("stateful"):
-            raise ShapeError(f"a stateful {self.name} needs a fixed batch size, but received {format_shape(shape)}",
-                             hint="it keeps one state per row: give the input a batch size, e.g. "
-                                  "Input(20, 8, batch_size=4)", code="E302")
         return (batch, steps, a.units) if a.return_sequences else (batch, a.units)
 
     def outputs(self, a: Args, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:

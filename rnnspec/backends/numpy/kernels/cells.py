@@ -100,6 +100,7 @@ class RNN(Recurrent):
     def prepare(self) -> None:
         self.inner.load(self.params)
         self.units = self.inner.units
+        self.carry_states_if_stateful()  # around the inner loop, which is stateless: RNN.run zeroes masked rows
 
     def fresh(self, rng: np.random.Generator) -> list[Array]:
         if isinstance(self.inner, Stacked):

@@ -9,7 +9,8 @@ import math
 import numpy as np
 
 from rnnspec.backends.numpy.activations import activation
-from rnnspec.backends.numpy.base import Array, Kernel, Mask
+from rnnspec.backends.numpy.base import Array, Mask
+from rnnspec.backends.numpy.kernels.recurrent import CarriesStates
 
 
 def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
@@ -34,7 +35,7 @@ def convolve(x: Array, w: Array, strides: tuple[int, ...], dilation: tuple[int, 
     return result
 
 
-class ConvLSTM(Kernel):
+class ConvLSTM(CarriesStates):
     """The masked loop of the recurrent kernels (a masked step keeps the states and repeats the output), with
     convolutions for products; `run` and `call` as `Recurrent`'s, so a Bidirectional can hold it."""
 
@@ -48,6 +49,7 @@ class ConvLSTM(Kernel):
         self.kernel, self.recurrent = self.params[0], self.params[1]
         self.bias = self.params[2] if a.use_bias else None
         self.ones = (1,) * (self.kernel.ndim - 2)
+        self.carry_states_if_stateful()
 
     def lacks_steps(self, input_shape: tuple[int, ...]) -> bool:
         return input_shape[1] == 0

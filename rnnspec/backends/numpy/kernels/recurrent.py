@@ -42,7 +42,40 @@ def tanh_of_scaled(z: Array, out: Array, one: Array, two: Array) -> None:
     np.subtract(z, one, out)
 
 
-class Recurrent(Kernel):
+class CarriesStates(Kernel):
+    """Keras's `stateful=True` for a kernel with the recurrent `run`: a call starts from the states the last one
+    ended with (zeros after a reset) unless given `initial_state`, and keeps its final states, those of each
+    row's last real step. A subclass calls `carry_states_if_stateful` in `prepare`."""
+
+    carried: list[Array] | None = None
+
+    def carry_states_if_stateful(self) -> None:
+        if self.a.get("stateful"):
+            # instance attributes over the methods: the stateless layers keep their fast paths untouched
+            self.stateful, self.carried = True, None
+            self.forward, self.run = self.stateful_forward, self.stateful_run  # type: ignore[method-assign]
+
+    def reset_states(self) -> None:
+        self.carried = None
+
+    def run(self, x: Array, mask: Mask, initial: list[Array] | None = None, want_states: bool = False
+            ) -> tuple[Array, Mask, list[Array]]:
+        """(output, its mask, the final states batch-major, or [] unless `want_states`), starting from `initial`
+        (batch-major, Keras's order) or zeros."""
+        raise NotImplementedError
+
+    def stateful_forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
+        output, out_mask, _ = self.stateful_run(x, mask)
+        return output, out_mask
+
+    def stateful_run(self, x: Array, mask: Mask, initial: list[Array] | None = None, want_states: bool = False
+                     ) -> tuple[Array, Mask, list[Array]]:
+        output, out_mask, finals = type(self).run(self, x, mask, self.carried if initial is None else initial, True)
+        self.carried = finals
+        return output, out_mask, [s.copy() for s in finals] if want_states else []
+
+
+class Recurrent(CarriesStates):
     """The time loop and Keras's masking rules; subclasses give one step of the cell, and a fast loop for the
     unmasked case (Keras's default activations).
 
@@ -62,25 +95,7 @@ class Recurrent(Kernel):
         self.kernel, self.recurrent = kernel, recurrent
         self.input_bias, self.recurrent_bias = self.split_bias(bias[0] if bias else None)
         self.fast = self.prepare_fast()
-        if a.get("stateful"):
-            # instance attributes over the methods: the stateless layers keep their fast paths untouched
-            self.stateful, self.carried = True, None
-            self.forward, self.run = self.stateful_forward, self.stateful_run  # type: ignore[method-assign]
-
-    def reset_states(self) -> None:
-        self.carried = None
-
-    def stateful_forward(self, x: Array, mask: Mask) -> tuple[Array, Mask]:
-        output, out_mask, _ = self.stateful_run(x, mask)
-        return output, out_mask
-
-    def stateful_run(self, x: Array, mask: Mask, initial: list[Array] | None = None, want_states: bool = False
-                     ) -> tuple[Array, Mask, list[Array]]:
-        """Keras's stateful layer: a call starts from the states the last one ended with (zeros after a reset)
-        unless given `initial_state`, and keeps its final states, those of each row's last real step."""
-        output, out_mask, finals = Recurrent.run(self, x, mask, self.carried if initial is None else initial, True)
-        self.carried = finals
-        return output, out_mask, [s.copy() for s in finals] if want_states else []
+        self.carry_states_if_stateful()
 
     def split_bias(self, bias: Array | None) -> tuple[Array | None, Array | None]:
         return bias, None

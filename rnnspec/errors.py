@@ -127,4 +127,5 @@ CODES: dict[str, str] = {
     "W107": "warning: initial_state stops the mask",
     "W108": "warning: float values into Embedding",
     "W109": "warning: a deprecated argument",
+    "W110": "warning: Keras states another shape than it computes",
 }

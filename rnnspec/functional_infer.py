@@ -146,6 +146,7 @@ class _Walk:
         self.errors: list[RnnspecError] = []
         self.warnings: list[RnnspecError] = []
         self.names = _layer_names(graph)
+        self.misstated: dict[Ref, Shape] = {}  # an output whose shape Keras states wrongly -> the shape it states
 
     def layer_name(self, layer: int) -> str:
         return self.names[layer]
@@ -184,7 +185,12 @@ class _Walk:
                 self.first_call[call.layer] = index
             self.tensors.append(tuple(outputs))
             self.masks.append(self.output_masks(index, call, node, inputs))
+            if node.kind.misstates:
+                stated = node.kind.stated_outputs(node.args, inputs)
+                self.misstated.update((Ref(index, i), shape) for i, shape in enumerate(stated) if shape is not None)
         self.check_cleared_masks()
+        if self.misstated:
+            self.check_misstated()
 
     def check_cleared_masks(self) -> None:
         """Keras's MultiHeadAttention clears the masks of its input tensors on the tensors themselves, so any other
@@ -208,6 +214,31 @@ class _Walk:
                         "too: Keras clears that tensor's mask when MultiHeadAttention runs, so its other uses would "
                         "run without it", call.span,
                         "give MultiHeadAttention its own copy, e.g. through Activation(linear), or drop the mask")
+
+    def check_misstated(self) -> None:
+        """A tensor whose shape Keras states otherwise than it computes (MultiHeadAttention's scores over a value
+        of another length): Keras builds the layers it feeds from the stated shape, so the model fails when run,
+        and is refused; as a model output it works, and rnnspec gives the computed shape with a warning (W110)."""
+        graph = self.graph
+        for call in graph.calls:
+            for ref in (*call.inputs, *call.states, *((call.mask,) if call.mask is not None else ())):
+                if ref in self.misstated:
+                    raise RnnspecError(
+                        "E300", f"{self.describe_misstated(ref)}: Keras builds {graph.layers[call.layer].type_name} "
+                        f"for the shape it states, and the model fails when run", call.span,
+                        "use the scores as a model output only, or give the query and the value the same length")
+        for ref in graph.outputs:
+            if ref in self.misstated:
+                self.warnings.append(RnnspecError(
+                    "W110", f"{self.describe_misstated(ref)}; rnnspec reports the shape computed",
+                    graph.calls[ref.call].span, "Keras's summary and output_shape differ from what its model "
+                    "returns; the NumPy model returns the computed shape, as Keras's does", severity="warning"))
+
+    def describe_misstated(self, ref: Ref) -> str:
+        node = self.graph.layers[self.graph.calls[ref.call].layer]
+        what = node.kind.output_names(node.args)[ref.index]
+        return (f"Keras states the {what} of {node.type_name} as {format_shape(self.misstated[ref])} but computes "
+                f"{format_shape(self.tensor(ref).shape)}")
 
     def tensor(self, ref: Ref) -> Tensor:
         return self.tensors[ref.call][ref.index]

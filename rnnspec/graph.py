@@ -10,7 +10,7 @@ from rnnspec.layers.base import (
     Args, LayerArg, LayerNode, LayerType, Name, Param, Tensor, ident_of, lookup, registry, suggest,
 )
 from rnnspec.shape import Shape
-from rnnspec.syntax import Arg, Call, Chain, FanIn, Group, Ident, Literal, ModelDef, Stage, TupleLit, Value
+from rnnspec.syntax import Arg, Call, Chain, FanIn, Ident, Literal, ModelDef, Stage, TupleLit, Value
 
 MAX_LAYERS = 1_000_000_000  # layers per model, every copy of every repeat counted; past it a spec is refused
 
@@ -256,25 +256,25 @@ def _lower_chain(chain: Chain, graph: ModelGraph, top: bool) -> None:
                 if count == 1:
                     graph.warnings.append(RnnspecError("W102", "a repeat of 1 changes nothing", stage.repeat.span,
                                                        "remove 'x1'", severity="warning"))
-            if isinstance(element, FanIn):
+            if type(element) is Call:
+                if element.name == "Input":
+                    _lower_input(element, stage, graph, first=top and position == 0)
+                    continue
+                body, notes, size = [resolve_call(element)], [], count
+                if dict.get(body[0].args, "name") is not None:  # dict.get: see Args
+                    graph.named = True
+            elif isinstance(element, FanIn):
                 raise RnnspecError("E300", "a tuple of tensors feeds a merge in a functional model; a chain has no "
                                    "names to put in it", element.span,
                                    "bind the tensors first (a = ..., b = ...), then (a, b) > Add; for a group of "
                                    "layers write (A > B) with '>' between them")
-            if isinstance(element, Call) and element.name == "Input":
-                _lower_input(element, stage, graph, first=top and position == 0)
-                continue
-            if isinstance(element, Group):
+            else:  # a group
                 sub = ModelGraph(graph.name, graph.span, graph.name_span)
                 _lower_chain(element.chain, sub, top=False)
                 graph.errors.extend(sub.errors)
                 graph.named = graph.named or sub.named
                 graph.warnings.extend(sub.warnings)
                 body, notes, size = sub.layers, sub.notes, sub.size * count
-            else:
-                body, notes, size = [resolve_call(element)], [], count
-                if body[0].args.get("name") is not None:
-                    graph.named = True
             if graph.size + size > MAX_LAYERS:
                 raise RnnspecError("E207", f"this makes the model more than {MAX_LAYERS:,} layers deep",
                                    stage.repeat.span if stage.repeat else stage.span,

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple, Sequence
 from rnnspec.errors import RnnspecError, Span
 from rnnspec.graph import Item, ModelAssertion, ModelGraph, Repeat, ShapeNote, lower
 from rnnspec.layers.base import LayerNode, ShapeError, Tensor, Weight, refuse_strings
+from rnnspec.layers.wrappers import returns_state
 from rnnspec.parser import cyclic_gc_paused
 from rnnspec.shape import Shape, format_shape
 from rnnspec.syntax import ModelDef, Module
@@ -268,31 +269,21 @@ class _Walk:
         if key in self.known:
             out, weights = self.known[key]
         else:
+            kind, args = node.kind, node.args
             try:
-                args = node.args
-                several = ()
-                if node.kind.call_arguments:  # the layers that can return states
-                    inner = args.get("layer") or args.get("cell")
-                    if args.get("return_state") or inner is not None and inner.args.get("return_state"):
-                        several = node.kind.output_names(args)
-                if len(several) > 1:
-                    raise ShapeError(
-                        f"{node.type_name} with `state` has {len(several)} outputs ({', '.join(several)}), and a "
-                        "chain passes one tensor on", code="E214",
-                        hint=f"write the model in the functional form: {', '.join(several)} = x > "
-                        f"{node.type_name}(...), then go on from {several[0]} (docs/language.md)")
-                if x.dtype == "string" and not node.kind.takes_strings:
+                # the layers that can return states: their own return_state, or a wrapped layer's
+                if kind.call_arguments and (dict.get(args, "return_state") or kind.layer_params):
+                    _refuse_several_outputs(node)
+                if x.dtype == "string" and not kind.takes_strings:
                     raise refuse_strings(node.type_name)
-                out = node.kind.output(node.args, x)
-                weights = tuple(node.kind.weights(node.args, x.shape))
+                out = kind.output(args, x)
+                weights = tuple(kind.weights(args, x.shape))
             except ShapeError as err:
                 raise _diagnose(err, node, report, x) from None
             self.known[key] = out, weights
-            warning = node.kind.input_warning(node.args, x) if node.kind.warns_on_input else None
-            if warning is not None and node.span not in self.reported:
-                self.reported.add(node.span)
-                self.warnings.append(RnnspecError(*warning[:2], node.span, warning[2], severity="warning"))
-        name = node.args.get("name")
+            if kind.warns_on_input:
+                self.input_warning(node, x)
+        name = dict.get(node.args, "name")  # dict.get: see Args
         if name is None:
             base = node.kind.keras_name
             seen = self.names.get(base, 0)
@@ -308,6 +299,13 @@ class _Walk:
             totals[0] += row.trainable
             totals[1] += row.non_trainable
             totals[2] += 1
+
+    def input_warning(self, node: LayerNode, x: Tensor) -> None:
+        """A layer's warning about its input (Embedding fed floats), once per layer however often it is copied."""
+        warning = node.kind.input_warning(node.args, x)
+        if warning is not None and node.span not in self.reported:
+            self.reported.add(node.span)
+            self.warnings.append(RnnspecError(*warning[:2], node.span, warning[2], severity="warning"))
 
     def free_name(self, base: str) -> str:
         """The next automatic name past those the spec gives (`dense_1` when a layer is named `dense`)."""
@@ -373,6 +371,16 @@ class _Walk:
             "E402", f"{what} outputs {format_shape(self.x.shape)}, but the spec says {format_shape(note.shape)}",
             note.span, "shapes are written batch first, e.g. (None, 32)" if len(note.shape) != len(self.x.shape)
             else None))
+
+
+def _refuse_several_outputs(node: LayerNode) -> None:
+    """E214: a layer with `state` (or wrapping one) has several outputs, and a chain passes one tensor on."""
+    several = node.kind.output_names(node.args) if returns_state(node) else ()
+    if len(several) > 1:
+        raise ShapeError(
+            f"{node.type_name} with `state` has {len(several)} outputs ({', '.join(several)}), and a chain passes "
+            "one tensor on", code="E214", hint=f"write the model in the functional form: {', '.join(several)} = x > "
+            f"{node.type_name}(...), then go on from {several[0]} (docs/language.md)")
 
 
 def _diagnose(err: ShapeError, node: LayerNode, report: ModelReport, received: Tensor) -> RnnspecError:

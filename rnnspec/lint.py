@@ -41,8 +41,7 @@ def _unrolled(row: Row) -> bool:
 
 def _deprecated(row: Row) -> list[RnnspecError]:
     """W109 for each deprecated argument given, on the row's layer or a layer it wraps."""
-    kind = row.node.kind
-    if not kind.deprecated and not kind.layer_params:  # most layers: nothing to look at
+    if not row.node.kind.may_hold_deprecated:  # most layers: nothing to look at
         return []
     found = []
     stack = [row.node]
@@ -80,7 +79,7 @@ def lint(report: ModelReport) -> list[RnnspecError]:
     before: Row | None = None  # the last row that is not a Dropout or an Activation
     for index, row in enumerate(report.rows):
         kind, args = row.type, row.node.args
-        if row.node.kind.deprecated or row.node.kind.layer_params:
+        if row.node.kind.may_hold_deprecated:
             found += _deprecated(row)
         if kind in ("Dropout", "SpatialDropout1D") and args.rate == 0:
             found.append(_warning("W101", f"{kind} with rate 0 does nothing", row, "remove it, or give it a rate"))

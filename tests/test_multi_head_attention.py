@@ -98,6 +98,38 @@ def test_refusals_are_located_with_hints(spec: str, words: str) -> None:
     assert words in err.message and err.span is not None, err.message
 
 
+CROSS_SCORES = "q = Input(5, 8)\nv = Input(7, 8)\no, s = (q, v) > MultiHeadAttention(2, 4, return_attention_scores=true)\n"
+
+
+def test_scores_over_another_length_are_reported_as_computed_with_a_warning() -> None:
+    (report,) = rnnspec.check(CROSS_SCORES + "output o, s")
+    assert report.ok and report.outputs[1].shape == (None, 2, 5, 7)
+    (warning,) = report.warnings
+    assert warning.code == "W110" and "(None, 2, 5, 5)" in warning.message and "(None, 2, 5, 7)" in warning.message
+
+
+@pytest.mark.parametrize("use", ["d = s > Dense(3)\noutput o, d", "d = s > Flatten()\noutput o, d"])
+def test_a_layer_fed_scores_keras_misstates_is_refused(use: str) -> None:
+    (report,) = rnnspec.check(CROSS_SCORES + use)
+    (err,) = report.errors
+    assert err.code == "E300" and "states the scores of MultiHeadAttention as (None, 2, 5, 5)" in err.message
+    assert err.span is not None and err.span.line == 4 and "same length" in (err.hint or "")
+
+
+@pytest.mark.keras
+def test_keras_misstates_the_scores_and_fails_on_a_layer_fed_them() -> None:
+    """Pinned (Keras 3.15): the stated shape, the computed one, and a Dense built for the stated one."""
+    import keras
+
+    q, v = keras.Input((5, 8)), keras.Input((7, 8))
+    o, s = keras.layers.MultiHeadAttention(2, 4)(q, v, return_attention_scores=True)
+    assert tuple(s.shape) == (None, 2, 5, 5)
+    x = [np.ones((2, 5, 8), "float32"), np.ones((2, 7, 8), "float32")]
+    assert keras.Model([q, v], [o, s]).predict(x, verbose=0)[1].shape == (2, 2, 5, 7)
+    with pytest.raises(ValueError, match="expected axis -1 of input shape to have value 5"):
+        keras.Model([q, v], [o, keras.layers.Dense(3)(s)]).predict(x, verbose=0)
+
+
 # ---------------------------------------------------------------- Keras's summary and outputs, NumPy alike
 
 MODELS = {

@@ -15,7 +15,7 @@ from rnnspec.layers.base import (
     registry, require_known_last, require_rank,
 )
 from rnnspec.layers.objects import SEED, weight_arguments
-from rnnspec.layers.recurrent import RATE, STATEFUL, Recurrent, require_fixed_batch_if_stateful
+from rnnspec.layers.recurrent import RATE, STATEFUL, Recurrent, stateful_without_batch
 from rnnspec.layers.wrappers import WRAPPER_GENERIC
 from rnnspec.shape import Shape
 from rnnspec.syntax import Call, TupleLit, Value
@@ -215,7 +215,8 @@ class RNN(LayerType):
     def output_shape(self, a: Args, shape: Shape) -> Shape:
         require_rank(self.name, shape, 3, "(batch, timesteps, features)", reason="no_time_axis")
         require_known_last(self.name, shape)
-        require_fixed_batch_if_stateful(self.name, a, shape)
+        if shape[0] is None and a.get("stateful"):
+            raise stateful_without_batch(self.name, shape)
         size = a.cell.kind.output_size(a.cell.args)
         return (shape[0], shape[1], size) if a.return_sequences else (shape[0], size)
 

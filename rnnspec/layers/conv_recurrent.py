@@ -11,7 +11,7 @@ from rnnspec.layers.base import (
 )
 from rnnspec.layers.objects import ACTIVITY_REGULARIZER, SEED, weight_arguments
 from rnnspec.layers.wrappers import WRAPPER_GENERIC
-from rnnspec.layers.recurrent import RATE, STATEFUL, Recurrent, require_fixed_batch_if_stateful
+from rnnspec.layers.recurrent import RATE, STATEFUL, Recurrent, stateful_without_batch
 from rnnspec.shape import Shape, conv_length, format_shape
 from rnnspec.syntax import TupleLit, Value
 
@@ -99,7 +99,8 @@ class ConvLSTM(LayerType):
 
     def output_shape(self, a: Args, shape: Shape) -> Shape:
         state = self.state_shape(a, shape)
-        require_fixed_batch_if_stateful(self.name, a, shape)
+        if shape[0] is None and a.get("stateful"):
+            raise stateful_without_batch(self.name, shape)
         return (state[0], shape[1], *state[1:]) if a.return_sequences else state
 
     def outputs(self, a: Args, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:

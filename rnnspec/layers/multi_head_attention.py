@@ -19,7 +19,9 @@ without its mask. rnnspec refuses such a model (E300, functional_infer.check_cle
 otherwise; a copy through Activation(linear) keeps the mask for the other uses.
 
 Keras's symbolic scores are `(batch, num_heads, Tq, Tq)` whatever the value's steps (`compute_output_spec` uses
-the query's length twice); rnnspec gives the scores' real shape, which is what Keras computes when it runs.
+the query's length twice); rnnspec gives the scores' real shape, which is what Keras computes when it runs, with a
+warning (W110) where the two differ, and refuses a layer fed such scores: Keras builds it for the stated shape, and
+the model fails when run (see `stated_outputs`).
 """
 from __future__ import annotations
 
@@ -96,6 +98,13 @@ class MultiHeadAttention(BaseAttention):
         if a.return_attention_scores:
             return out, Tensor((query[0], a.num_heads, query[1], value[1]), dtype)
         return (out,)
+
+    def stated_outputs(self, a: Args, inputs: tuple[Tensor, ...]) -> tuple[Shape | None, ...]:
+        """Keras's `compute_output_spec` gives the scores the query's length twice: `(batch, heads, Tq, Tq)`."""
+        query, value = inputs[0].shape, inputs[1].shape
+        if not a.return_attention_scores or query[1] == value[1]:
+            return ()
+        return (None, (query[0], a.num_heads, query[1], query[1]))
 
     def check(self, a: Args, shapes: tuple[Shape, ...]) -> tuple[Shape, Shape, Shape]:
         """Its projections need every input's features known."""

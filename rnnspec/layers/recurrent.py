@@ -46,12 +46,12 @@ STATEFUL = Param("stateful", Bool(), False, doc="keep the final states as the ne
                  "(until reset_states); needs a fixed batch, as in Input(20, 8, batch_size=4)")
 
 
-def require_fixed_batch_if_stateful(layer: str, a: Args, shape: Shape) -> None:
-    """Keras refuses a stateful layer an unknown batch: its states are variables, one row per sample."""
-    if shape[0] is None and a.get("stateful"):
-        raise ShapeError(f"a stateful {layer} needs a fixed batch size, but received {format_shape(shape)}",
-                         hint="it keeps one state per row: give the input a batch size, e.g. "
-                              f"Input({', '.join(['20'] + ['8'] * (len(shape) - 2))}, batch_size=4)", code="E302")
+def stateful_without_batch(layer: str, shape: Shape) -> ShapeError:
+    """Keras refuses a stateful layer an unknown batch: its states are variables, one row per sample. (Callers
+    test `shape[0] is None and a.get("stateful")` themselves: a call less for every recurrent layer checked.)"""
+    return ShapeError(f"a stateful {layer} needs a fixed batch size, but received {format_shape(shape)}",
+                      hint="it keeps one state per row: give the input a batch size, e.g. "
+                           f"Input({', '.join(['20'] + ['8'] * (len(shape) - 2))}, batch_size=4)", code="E302")
 
 
 class Recurrent(LayerType):
@@ -76,8 +76,9 @@ class Recurrent(LayerType):
     def output_shape(self, a: Args, shape: Shape) -> Shape:
         require_rank(self.name, shape, 3, "(batch, timesteps, features)", reason="no_time_axis")
         require_known_last(self.name, shape)
-        require_fixed_batch_if_stateful(self.name, a, shape)
         batch, steps, _ = shape
+        if batch is None and dict.get(a, "stateful"):  # dict.get: see Args
+            raise stateful_without_batch(self.name, shape)
         return (batch, steps, a.units) if a.return_sequences else (batch, a.units)
 
     def outputs(self, a: Args, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:

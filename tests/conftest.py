@@ -17,6 +17,9 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
+# the models the bundled specs hold, counted from their `model NAME:` lines: `rnnspec check specs/` reports each
+BUNDLED_MODELS = sum(line.startswith("model ") for path in SPECS.glob("*.rnn")
+                     for line in path.read_text().splitlines())
 
 KERAS_MISSING = ("Keras is not installed: install it with pip install -e '.[keras,test]', "
                  'or run the Keras-free tests with pytest -m "not keras"')

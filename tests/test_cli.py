@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from rnnspec.cli import main
 from rnnspec.layers import registry
 
-from .conftest import ROOT, SPECS
+from .conftest import BUNDLED_MODELS, ROOT, SPECS
 
 STACKED = "Embedding(10000,32) > SimpleRNN(32,seq) x3 > SimpleRNN(32)"
 
@@ -26,7 +26,7 @@ def test_check_bundled_specs_pass() -> None:
     result = run("check", str(SPECS))
     assert result.exit_code == 0, result.output
     assert "ok stacked  output (None, 32)  328,320 params" in result.output
-    assert result.output.count(": ok ") == 18
+    assert result.output.count(": ok ") == BUNDLED_MODELS == 25
 
 
 def test_check_expression_reports_output_and_params() -> None:
@@ -155,7 +155,7 @@ def _entry_point() -> str:
 def test_installed_entry_point_checks_specs() -> None:
     proc = subprocess.run([_entry_point(), "check", "specs"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "18 ok, 0 error(s)" in proc.stdout
+    assert f"{BUNDLED_MODELS} ok, 0 error(s)" in proc.stdout
 
 
 def test_check_path_never_imports_tensorflow_keras_or_numpy() -> None:

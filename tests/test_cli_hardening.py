@@ -17,7 +17,7 @@ from numpy.lib import format as npy
 from rnnspec import cli
 from rnnspec.cli import main
 
-from .conftest import ROOT, SPECS
+from .conftest import BUNDLED_MODELS, ROOT, SPECS
 
 GOOD = "Input(3) > Dense(1)\n"
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -341,7 +341,7 @@ def test_every_way_to_start_the_cli_runs_it_and_imports_nothing_from_the_working
     bad = shell(*argv, "check", "bad.rnn", cwd=tmp_path, text=True)
     assert bad.returncode == 1 and "bad.rnn:1:18: error[E203]" in bad.stdout, bad.stdout + bad.stderr
     good = shell(*argv, "check", str(SPECS), cwd=tmp_path, text=True)
-    assert good.returncode == 0 and "18 ok" in good.stdout
+    assert good.returncode == 0 and f"{BUNDLED_MODELS} ok" in good.stdout
     ran = shell(*argv, "run", "-e", "Input(5, 3) > LSTM(2)", "--random", "1", cwd=tmp_path, text=True)
     assert ran.returncode == 0 and "output (1, 2) float32" in ran.stdout, ran.stdout + ran.stderr
     assert not (tmp_path / "PLANTED").exists(), (tmp_path / "PLANTED").read_text()

@@ -272,6 +272,8 @@ def plain(node: Any) -> Any:
     """A layer node as comparable values (wrapped layers included)."""
     if isinstance(node, LayerNode):
         return node.type_name, {k: plain(v) for k, v in node.args.items()}
+    if isinstance(node, tuple):  # StackedRNNCells's cells
+        return tuple(plain(item) for item in node)
     return node
 
 

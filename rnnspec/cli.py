@@ -250,11 +250,25 @@ def _no_empty_path(ctx: click.Context, param: click.Parameter, paths: tuple[str,
               help=f"Do not report this warning ({', '.join(WARNING_CODES)}); repeatable.")
 @click.option("--max-errors", type=click.IntRange(min=0), default=MAX_ERRORS, show_default=True, metavar="N",
               help="Errors and warnings printed per source in text and github output (0: all).")
+@click.option("--update", is_flag=True, help="First rewrite each file's `expect` lines and shape notes from what is "
+              "inferred (stale ones refreshed, missing shape and params added; docs/fmt.md).")
+@click.option("--diff", is_flag=True, help="Show what --update would change as a unified diff, write nothing; exit 1 "
+              "if anything would change.")
 def check(paths: tuple[str, ...], exprs: tuple[str, ...], fmt: str, strict: bool, fill: bool, allow: frozenset[str],
-          max_errors: int) -> None:
+          max_errors: int, update: bool, diff: bool) -> None:
     """Check every model and assertion in PATHS (files, or directories searched for *.rnn)."""
     if not paths and not exprs:
         raise click.UsageError("give at least one PATH or -e 'SPEC'")
+    stale = unwritten = False
+    if update or diff:
+        if exprs:
+            raise click.UsageError("--update and --diff rewrite files; an -e expression cannot be updated")
+        if fmt == "json" or (update and diff):
+            raise click.UsageError("--update and --diff go with --format text or github, one at a time")
+        from rnnspec.cli_fmt import refresh_assertions
+
+        stale, unwritten = refresh_assertions(paths, write=update)
+        stale = stale and diff
     tally = _Tally()
     results = _results(paths, exprs, allow)
     if fmt == "json":
@@ -271,7 +285,7 @@ def check(paths: tuple[str, ...], exprs: tuple[str, ...], fmt: str, strict: bool
             _print_source(result, fmt, fill, max_errors)
         _out(f"checked {tally.models} model(s) in {tally.sources} source(s): {tally.models - tally.failed} ok, "
              f"{tally.errors} error(s), {tally.warnings} warning(s)")
-    sys.exit(tally.exit_code(strict))
+    sys.exit(max(tally.exit_code(strict), EXIT_SPEC if stale else EXIT_OK, EXIT_USAGE if unwritten else EXIT_OK))
 
 
 def _print_source(result: SourceResult, fmt: str, fill: bool, max_errors: int) -> None:
@@ -352,10 +366,22 @@ def _one_model(result: SourceResult, model: str | None) -> ModelReport:
 @click.argument("file", required=False, type=click.Path())
 @click.option("-e", "--expr", metavar="SPEC", help="A spec given on the command line.")
 @click.option("--model", metavar="NAME", help="Only this model of the file.")
-def summary(file: str | None, expr: str | None, model: str | None) -> None:
+@click.option("--cost", is_flag=True, help="Add each layer's MACs, FLOPs and output elements per sample, and totals "
+              "(docs/cost.md).")
+@click.option("--at", "at", metavar="T=N", help="With --cost: the figures at this length of the unknown dimensions "
+              "(T=100), instead of formulas in T.")
+def summary(file: str | None, expr: str | None, model: str | None, cost: bool, at: str | None) -> None:
     """Print the Keras-style summary table of each model."""
+    length = None
+    if at is not None:
+        if not cost:
+            raise click.UsageError("--at gives the length for --cost; add --cost")
+        written = at[2:] if at.startswith("T=") else at
+        if not written.replace("_", "").isdigit() or int(written.replace("_", "")) < 1:
+            raise click.UsageError(f"--at takes a length such as T=100, found {at!r}")
+        length = int(written.replace("_", ""))
     reports = _pick(_one_source(file, expr), model)
-    _out("\n\n".join(summary_table(r) for r in reports))
+    _out("\n\n".join(summary_table(r, cost=cost, length=length) for r in reports))
 
 
 SEED = click.IntRange(min=0)  # NumPy's generators take seeds >= 0
@@ -798,3 +824,7 @@ def layers(names: tuple[str, ...]) -> None:
         _out(describe_layers(names))
     except RnnspecError as err:
         _fail(err, exit_code=EXIT_USAGE)
+
+
+# Commands defined in their own modules register on `main` when imported (after it exists).
+from rnnspec import cli_fmt, cli_from_keras, cli_graph  # noqa: E402,F401

@@ -127,7 +127,8 @@ def lower_functional(model: ModelDef) -> FunctionalGraph:
             lowering.poison(statement)
     for assertion in model.assertions:
         try:
-            graph.assertions.append(_assertion(assertion.kind, assertion.kind_span, assertion.value, assertion.span))
+            graph.assertions.append(_assertion(assertion.kind, assertion.kind_span, assertion.value, assertion.span,
+                                               assertion.at))
         except RnnspecError as err:
             graph.errors.append(err)
     if not graph.errors:

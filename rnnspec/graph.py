@@ -10,7 +10,7 @@ from rnnspec.layers.base import (
     Args, LayerArg, LayerNode, LayerType, Name, Param, Tensor, ident_of, lookup, registry, suggest,
 )
 from rnnspec.shape import Shape
-from rnnspec.syntax import Arg, Call, Chain, FanIn, Ident, Literal, ModelDef, Stage, TupleLit, Value
+from rnnspec.syntax import Arg, AtLength, Call, Chain, FanIn, Ident, Literal, ModelDef, Stage, TupleLit, Value
 
 MAX_LAYERS = 1_000_000_000  # layers per model, every copy of every repeat counted; past it a spec is refused
 
@@ -31,6 +31,10 @@ class ModelAssertion:
     kind: str
     expected: Shape | tuple[Shape, ...] | int  # several shapes for a model of several outputs
     span: Span
+    at: int | None = None  # a cost assertion's `at T=n`: the length the unknown dimensions take
+
+
+COST_KINDS = ("macs", "flops")  # assertions on rnnspec.cost's figures, which are computed only for them
 
 
 ASSERTION_KINDS = {
@@ -38,6 +42,8 @@ ASSERTION_KINDS = {
     "params": "the total parameter count: expect params 322080",
     "trainable": "the trainable parameter count",
     "non_trainable": "the non-trainable parameter count",
+    "macs": "multiply-accumulates of one forward pass per sample: expect macs 1_234_560 at T=100",
+    "flops": "FLOPs of one forward pass per sample (2 per MAC plus the other arithmetic; docs/cost.md)",
 }
 
 
@@ -224,23 +230,30 @@ def lower(model: ModelDef) -> ModelGraph:
     _lower_chain(model.chain, graph, top=True)
     for assertion in model.assertions:
         try:
-            graph.assertions.append(_assertion(assertion.kind, assertion.kind_span, assertion.value, assertion.span))
+            graph.assertions.append(_assertion(assertion.kind, assertion.kind_span, assertion.value, assertion.span,
+                                               assertion.at))
         except RnnspecError as err:
             graph.errors.append(err)
     return graph
 
 
-def _assertion(kind: str, kind_span: Span, value: Value, span: Span) -> ModelAssertion:
+def _assertion(kind: str, kind_span: Span, value: Value, span: Span, at: AtLength | None = None) -> ModelAssertion:
     if kind not in ASSERTION_KINDS:
         raise RnnspecError("E209", f"unknown assertion 'expect {kind}'", kind_span,
                            suggest(kind, ASSERTION_KINDS) or "use: expect " + ", expect ".join(ASSERTION_KINDS))
+    if at is not None and kind not in COST_KINDS:
+        raise RnnspecError("E202", f"'at {at.symbol}=...' belongs to a cost assertion, not to 'expect {kind}'",
+                           at.span, "expect macs N at T=100 or expect flops N at T=100")
+    if at is not None and at.symbol != "T":
+        raise RnnspecError("E202", f"a cost is written in T, the length of every unknown dimension; found "
+                           f"'{at.symbol}'", at.span, f"write at T={at.length}")
     if kind == "shape":
         if isinstance(value, TupleLit) and value.items and all(isinstance(i, TupleLit) for i in value.items):
             return ModelAssertion(kind, tuple(shape_literal(i, "expect shape") for i in value.items), span)
         return ModelAssertion(kind, shape_literal(value, "expect shape"), span)
     if not (isinstance(value, Literal) and type(value.value) is int and value.value >= 0):
         raise RnnspecError("E202", f"'expect {kind}' expects a count such as 322080", value.span)
-    return ModelAssertion(kind, value.value, span)
+    return ModelAssertion(kind, value.value, span, None if at is None else at.length)
 
 
 def _lower_chain(chain: Chain, graph: ModelGraph, top: bool) -> None:

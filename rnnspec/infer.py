@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Sequence
 
 from rnnspec.errors import RnnspecError, Span
-from rnnspec.graph import Item, ModelAssertion, ModelGraph, Repeat, ShapeNote, lower
+from rnnspec.graph import COST_KINDS, Item, ModelAssertion, ModelGraph, Repeat, ShapeNote, lower
 from rnnspec.layers.base import LayerNode, ShapeError, Tensor, Weight, refuse_strings
 from rnnspec.layers.wrappers import returns_state
 from rnnspec.parser import cyclic_gc_paused
@@ -440,6 +440,10 @@ def format_output(shape: Shape | tuple[Shape, ...] | None) -> str:
 def check_assertions(assertions: list[ModelAssertion], report: ModelReport) -> None:
     if not assertions:
         return
+    costs = [a for a in assertions if a.kind in COST_KINDS]
+    if costs:
+        _check_costs(costs, report)
+        assertions = [a for a in assertions if a.kind not in COST_KINDS]
     actual = {"params": report.total, "trainable": report.trainable, "non_trainable": report.non_trainable}
     hints: dict[int, str | None] = {}  # by expected rank: each hint scans the rows once, however many assertions
     for assertion in assertions:
@@ -457,6 +461,40 @@ def check_assertions(assertions: list[ModelAssertion], report: ModelReport) -> N
             report.errors.append(RnnspecError(
                 "E401", f"expected {assertion.expected:,} {what}, inferred {actual[assertion.kind]:,}",
                 assertion.span))
+
+
+def _check_costs(assertions: list[ModelAssertion], report: ModelReport) -> None:
+    """`expect macs N [at T=n]` and `expect flops N [at T=n]` (E403), costs computed once per length asked: only a
+    model with such an assertion pays for rnnspec.cost."""
+    from rnnspec.cost import cost_at, has_unknown_length, model_cost
+
+    totals: dict[int | None, object] = {}
+    for assertion in assertions:
+        what = "MACs" if assertion.kind == "macs" else "FLOPs"
+        symbolic = has_unknown_length(report)
+        if assertion.at is None and symbolic:
+            figure = getattr(model_cost(report).total, assertion.kind)
+            formula = f"{what} = {figure.text()}" if figure.known else f"the {what} are no formula in T here"
+            report.errors.append(RnnspecError(
+                "E403", f"model '{report.name}' has an unknown length, so its {what} depend on it ({formula})",
+                assertion.span, f"state the length: expect {assertion.kind} {assertion.expected} at T=100"))
+            continue
+        at = assertion.at if symbolic else None
+        if at not in totals:
+            totals[at] = cost_at(report, at)[1]
+        total = totals[at]
+        where = f" at T={at:,}" if at is not None else ""
+        if total is None:
+            report.errors.append(RnnspecError(
+                "E403", f"the {what} of model '{report.name}' cannot be counted{where}", assertion.span,
+                "a length the data decides (TextVectorization without output_sequence_length), or a length too "
+                "short for a window, leaves a shape unknown"))
+            continue
+        actual = getattr(total, assertion.kind)
+        if actual != assertion.expected:
+            report.errors.append(RnnspecError(
+                "E403", f"expected {assertion.expected:,} {what}{where}, inferred {actual:,}", assertion.span,
+                "rnnspec summary --cost lists each layer's share (docs/cost.md says what is counted)"))
 
 
 def check_module(module: Module, seen: dict[str, Span] | None = None) -> list[ModelReport]:

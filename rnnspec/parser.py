@@ -15,7 +15,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from rnnspec.errors import RnnspecError, Span
 from rnnspec.lexer import SpecLexer, Window
 from rnnspec.syntax import (
-    Arg, Assertion, Binding, Call, Chain, FanIn, Group, Ident, Literal, ModelDef, Module, Outputs, Repeat, Stage,
+    Arg, Assertion, AtLength, Binding, Call, Chain, FanIn, Group, Ident, Literal, ModelDef, Module, Outputs, Repeat, Stage,
     Target, TupleLit,
 )
 
@@ -193,8 +193,20 @@ class ToSyntax(Transformer):
         return TupleLit(tuple(items), _span(lpar, rpar))
 
     def assertion(self, children: list) -> Assertion:
-        keyword, kind, value = children
-        return Assertion(str(kind), _span(kind), value, _span(keyword).to(value.span))
+        keyword, kind, value, *at = children
+        end = at[0].span if at and at[0] is not None else value.span
+        return Assertion(str(kind), _span(kind), value, _span(keyword).to(end), at[0] if at else None)
+
+    def at_length(self, children: list) -> AtLength:
+        """`at T=100`: `at` is checked here rather than reserved, so a layer or argument may be named `at`."""
+        word, symbol, number = children
+        if str(word) != "at":
+            raise RnnspecError("E100", f"unexpected '{word}' after the assertion's value", _span(word),
+                               "a cost assertion may end with a length: expect macs 1_234_560 at T=100")
+        length = _number(number, int)
+        if length.value < 1:  # type: ignore[operator]
+            raise RnnspecError("E203", f"a length must be at least 1, found {number}", length.span)
+        return AtLength(str(symbol), length.value, _span(word, number))  # type: ignore[arg-type]
 
 
 def _chain_and_statements(statements: tuple, where: Span) -> tuple[Chain, tuple]:
@@ -450,6 +462,8 @@ def translate_syntax_error(err: UnexpectedInput, window: Window, path: str) -> R
     elif after == "COLON" and expected <= {"LPAR", "LINE_LPAR"}:
         wanted = "a shape such as (None, 32)"
     else:
+        if {"EXPECT", "NAME"} <= expected and not expected & {"MORETHAN", "COMMA", "LPAR", "LINE_LPAR"}:
+            expected = expected - {"NAME"}  # after an assertion the only name is `at T=n`: not the way forward
         wanted = describe_expected(expected)
     message = f"expected {wanted}, found {found}"
     open_here = _open_parens(window, offset)

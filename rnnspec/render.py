@@ -8,7 +8,8 @@ from rnnspec.errors import RnnspecError
 from rnnspec.infer import ModelReport, format_output
 from rnnspec.shape import summary_shape
 
-JSON_SCHEMA_VERSION = 2  # 2: functional models (inputs, outputs, each layer's inbound tensors and outputs)
+JSON_SCHEMA_VERSION = 3  # 2: functional models (inputs, outputs, each layer's inbound tensors and outputs)
+# 3: costs (`cost` per layer and per model: MACs, FLOPs, output elements and bytes, as coefficients of T)
 
 
 def readable_bytes(size: float) -> str:
@@ -100,24 +101,38 @@ def pass_line(report: ModelReport) -> str:
     return f"{where}: ok {report.name}  output {shape}  {report.total:,} params"
 
 
-def summary_table(report: ModelReport) -> str:
+def summary_table(report: ModelReport, cost: bool = False, length: int | None = None) -> str:
     """The table Keras users know from `model.summary()`, with Keras's words for the totals; a functional model
-    has Keras's functional table (its InputLayer rows, the mask operations it lists, "Connected to")."""
+    has Keras's functional table (its InputLayer rows, the mask operations it lists, "Connected to"). `cost` adds
+    each layer's MACs, FLOPs and output elements per sample (rnnspec.cost), in T or at T=`length`."""
     header: tuple[str, ...] = ("Layer (type)", "Output Shape", "Param #")
     body: list[tuple[str, ...]]
+    row_of: list[int | None]  # per body row, the report row it shows (None: a mask operation)
     if report.functional is not None:
         if report.connected:
             header += ("Connected to",)
+        index = {r.name: i for i, r in enumerate(report.rows)}
         body = [(f"{r.name} ({r.type})", r.output, f"{r.params:,}", r.connected)[:len(header)] for r in report.table]
+        row_of = [index.get(r.name) if r.type != "InputLayer" or r.name in index else None for r in report.table]
     else:
         body = [(f"{r.name} ({r.type})", summary_shape(r.output_shape), f"{r.params:,}") for r in report.rows]
+        row_of = list(range(len(report.rows)))
+    figures = _cost_cells(report, length) if cost else None
+    if figures is not None:
+        cells_of, _ = figures
+        header += ("MACs", "FLOPs", "Output elements")
+        body = [row + (cells_of[i] if i is not None else ("-", "-", "-")) for row, i in zip(body, row_of)]
     for fold in sorted(report.folds, key=lambda f: -f.first):  # from the end, so earlier positions stay valid
         where = f"line {fold.span.line}, column {fold.span.column}"
-        body.insert(fold.first, (f"... {fold.copies:,} more copies (repeat at {where})", summary_shape(
-            report.rows[fold.end - 1].output_shape), f"{fold.trainable + fold.non_trainable:,}"))
+        row = (f"... {fold.copies:,} more copies (repeat at {where})", summary_shape(
+            report.rows[fold.end - 1].output_shape), f"{fold.trainable + fold.non_trainable:,}")
+        if figures is not None:
+            row += figures[1][report.folds.index(fold)]
+        body.insert(fold.first, row)
+    least = (31, 22, 13, 17) if report.connected or figures is None else (31, 22, 13)
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    widths = [max(width, least) for width, least in zip(widths, (31, 22, 13, 17))]
-    align = ("<", "<", ">", "<")
+    widths = [max(width, floor) for width, floor in zip(widths, (*least, 0, 0, 0, 0))]
+    align = ("<", "<", ">") + (("<",) if len(header) in (4, 7) else ()) + (">",) * 3
 
     def line(left: str, mid: str, right: str, fill: str) -> str:
         return left + mid.join(fill * (w + 2) for w in widths) + right
@@ -134,10 +149,73 @@ def summary_table(report: ModelReport) -> str:
     for label, count in (("Total params", report.total), ("Trainable params", report.trainable),
                          ("Non-trainable params", report.non_trainable)):
         out.append(f" {label}: {count:,} ({readable_bytes(count * 4)})")
+    if cost:
+        out += _cost_totals(report, length)
     return "\n".join(out)
 
 
+def _cost_cells(report: ModelReport, length: int | None) -> tuple[list[tuple[str, str, str]], list[tuple]] | None:
+    """Per report row its (MACs, FLOPs, output elements) cells, and per fold the cells of its uncounted copies:
+    formulas in T, or numbers at T=`length`; `?` where a figure is no formula in T."""
+    if not report.rows or (report.functional is not None and report.network is None):
+        return None
+    from rnnspec.cost import Figure, cost_at, model_cost
+
+    if length is not None:
+        costs, _ = cost_at(report, length)
+        rows = [("?", "?", "?") if c is None else (f"{c.macs:,}", f"{c.flops:,}", f"{c.elements:,}") for c in costs]
+        folds = []
+        for fold in report.folds:
+            part = costs[fold.first:fold.end]
+            folds.append(("?",) * 3 if any(c is None for c in part) else tuple(
+                f"{fold.copies * sum(c[k] for c in part):,}" for k in range(3)))  # type: ignore[index]
+        return rows, folds
+    figures = model_cost(report).rows
+    rows = [(f.macs.text(), f.flops.text(), f.elements.text()) for f in figures]
+    folds = []
+    for fold in report.folds:
+        part = figures[fold.first:fold.end]
+        folds.append(tuple(Figure.total([getattr(f, k) for f in part]).scaled(fold.copies).text()
+                           for k in ("macs", "flops", "elements")))
+    return rows, folds
+
+
+def _cost_totals(report: ModelReport, length: int | None) -> list[str]:
+    """The model's MACs, FLOPs and activation memory per sample, under the parameter totals."""
+    if not report.rows or (report.functional is not None and report.network is None):
+        return [" Cost: not counted (the model did not infer)"]
+    from rnnspec.cost import cost_at, has_unknown_length, model_cost
+
+    where = f" at T={length:,}" if length is not None and has_unknown_length(report) else ""
+    if length is not None:
+        total = cost_at(report, length)[1]
+        macs, flops, elements = (("?",) * 3 if total is None else (f"{total.macs:,}", f"{total.flops:,}",
+                                                                   f"{total.elements:,}"))
+        memory = "?" if total is None else readable_bytes(total.bytes)
+        note = None if total is not None else "a shape stays unknown at that length"
+    else:
+        model = model_cost(report)
+        macs, flops, elements = model.total.macs.text(), model.total.flops.text(), model.total.elements.text()
+        memory = model.total.bytes.text() + " bytes" if model.total.bytes.known else "?"
+        if model.total.bytes.known and not model.length_dependent:
+            memory = readable_bytes(model.total.bytes.at(0))  # type: ignore[arg-type]
+        note = None
+        if model.approximate and model.length_dependent:
+            note = ("? = no formula in T (a stride or a pooling on an unknown length): give the length, "
+                    "rnnspec summary --cost --at T=100")
+        elif model.approximate:
+            note = "? = a length the data decides (TextVectorization without output_sequence_length)"
+        if model.length_dependent:
+            note = "T: the length of every unknown dimension" + (f"; {note}" if note else "")
+    out = [f" MACs per sample{where}: {macs}", f" FLOPs per sample{where}: {flops}",
+           f" Activation memory per sample{where}: {elements} elements ({memory} at float32)"]
+    if note:
+        out.append(f" {note}")
+    return out
+
+
 def report_json(report: ModelReport) -> dict[str, Any]:
+    costs = _costs(report)
     return {
         "name": report.name,
         "location": report.span.as_dict(),
@@ -153,6 +231,8 @@ def report_json(report: ModelReport) -> dict[str, Any]:
         "non_trainable_params": report.non_trainable,
         "param_bytes": report.bytes,
         "layer_count": report.layer_count,
+        "cost": None if costs is None else {"symbol": "T", "depends_on_length": costs.length_dependent,
+                                            **_cost_json(costs.total)},
         "layers": [
             {
                 "name": r.name,
@@ -164,9 +244,10 @@ def report_json(report: ModelReport) -> dict[str, Any]:
                 "trainable_params": r.trainable,
                 "non_trainable_params": r.non_trainable,
                 "weights": [{"name": w.name, "shape": list(w.shape), "trainable": w.trainable} for w in r.weights],
+                "cost": None if costs is None else _cost_json(costs.rows[index]),
                 "location": r.span.as_dict(),
             }
-            for r in report.rows
+            for index, r in enumerate(report.rows)
         ],
         "folds": [
             {
@@ -183,6 +264,27 @@ def report_json(report: ModelReport) -> dict[str, Any]:
         "errors": [e.as_dict() for e in report.errors],
         "warnings": [w.as_dict() for w in report.warnings],
     }
+
+
+def _costs(report: ModelReport) -> Any:
+    """rnnspec.cost's figures, where the layers inferred (an assertion may have failed): None otherwise."""
+    if not report.rows or any(not e.code.startswith("E4") for e in report.errors):
+        return None
+    if report.functional is not None and report.network is None:
+        return None
+    from rnnspec.cost import model_cost
+
+    return model_cost(report)
+
+
+def _cost_json(figures: Any) -> dict[str, Any]:
+    """Each figure as its coefficients by power of T (`[2080, 6144]` is 6,144·T + 2,080), or None where it is no
+    polynomial in T (a stride on an unknown length): docs/cost.md."""
+    def listed(figure: Any) -> Any:
+        return None if figure.coefficients is None else list(figure.coefficients)
+
+    return {"macs": listed(figures.macs), "flops": listed(figures.flops),
+            "output_elements": listed(figures.elements), "output_bytes": listed(figures.bytes)}
 
 
 def _json_shape(shape: object) -> object:

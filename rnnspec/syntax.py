@@ -86,13 +86,22 @@ class Chain(NamedTuple):
     span: Span
 
 
+class AtLength(NamedTuple):
+    """`at T=100` after a cost assertion: the length the unknown dimensions take (`symbol` is the name written)."""
+
+    symbol: str
+    length: int
+    span: Span
+
+
 class Assertion(NamedTuple):
-    """`expect KIND VALUE`; which kinds exist is decided when the model is checked."""
+    """`expect KIND VALUE [at T=n]`; which kinds exist is decided when the model is checked."""
 
     kind: str
     kind_span: Span
     value: Value
     span: Span
+    at: AtLength | None = None
 
 
 class Target(NamedTuple):

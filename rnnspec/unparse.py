@@ -28,7 +28,25 @@ def spec_text(report: ModelReport, fill: bool = False) -> str:
         parts += [_item(item, fill) for item in graph.layers]
     else:
         parts += [_layer(row.node, fill) for row in report.rows]
-    return f"model {report.name}:\n    " + "\n    > ".join(parts) + "\n"
+    assertions = _assertion_lines(graph.assertions if graph is not None else ())
+    return f"model {report.name}:\n    " + "\n    > ".join(parts) + "\n" + "".join(f"    {a}\n" for a in assertions)
+
+
+def _assertion_lines(assertions: Any) -> list[str]:
+    """The model's assertions as written: `expect shape (None, 32)`, `expect macs 1_234_560 at T=100`."""
+    from rnnspec.shape import format_shape
+
+    lines = []
+    for assertion in assertions:
+        expected = assertion.expected
+        if assertion.kind == "shape":
+            several = bool(expected) and isinstance(expected[0], tuple)
+            text = "(" + ", ".join(format_shape(s) for s in expected) + ")" if several else format_shape(expected)
+        else:
+            text = f"{expected:_}"
+        at = "" if getattr(assertion, "at", None) is None else f" at T={assertion.at}"
+        lines.append(f"expect {assertion.kind} {text}{at}")
+    return lines
 
 
 def _item(item: Item, fill: bool) -> str:
@@ -158,6 +176,7 @@ def _functional_text(report: ModelReport, fill: bool) -> str:
         lines[-1] = lines[-1][len(binding):]  # the last chain is the output: no name, no `output` line
     else:
         lines.append("output " + ", ".join(name_of(ref) for ref in graph.outputs))
+    lines += _assertion_lines(report.functional.assertions if report.functional is not None else ())
     return f"model {report.name}:\n" + "".join(f"    {line}\n" for line in lines)
 
 

@@ -1,4 +1,5 @@
-"""Shared test set-up: quiet TensorFlow, the repository paths tests refer to, and the guard of the `keras` mark.
+"""Shared test set-up: quiet TensorFlow, the repository paths tests refer to, and the guards of the `keras` and
+`browser` marks.
 
 Tests that need Keras carry `@pytest.mark.keras`; every test module imports without Keras, so a contributor
 without TensorFlow runs the rest with `pytest -m "not keras"`. Without Keras, any run that selects a
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -36,9 +38,18 @@ def runs_tests(config: pytest.Config) -> bool:
                 or config.getoption("show_fixtures_per_test"))
 
 
+BROWSER_MISSING = ("Chromium is not installed: the `browser` tests render rnnspec's SVG in it; install it with "
+                   "apt-get update && apt-get install -y chromium (as root), or deselect them with "
+                   '-m "not browser"')
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Once `-m` and the paths have chosen: without Keras, no Keras test may be left to fail one by one (every
-    test module imports without Keras, so `pytest tests/test_parser.py` runs)."""
+    test module imports without Keras, so `pytest tests/test_parser.py` runs); likewise without Chromium for the
+    `browser` tests (a silent skip would pass a drawing no browser ever opened)."""
     if (any(item.get_closest_marker("keras") for item in session.items) and runs_tests(session.config)
             and not keras_installed()):
         pytest.exit(KERAS_MISSING, returncode=pytest.ExitCode.USAGE_ERROR)
+    if (any(item.get_closest_marker("browser") for item in session.items) and runs_tests(session.config)
+            and shutil.which("chromium") is None):
+        pytest.exit(BROWSER_MISSING, returncode=pytest.ExitCode.USAGE_ERROR)

@@ -99,7 +99,7 @@ def test_json_format_has_schema_rows_and_error_spans() -> None:
     result = run("check", "--format", "json", "-e", STACKED, "-e", "Input(5, 3) > LSTM(0)")
     assert result.exit_code == 1
     data = json.loads(result.output)
-    assert data["schema_version"] == 2 and data["ok"] is False
+    assert data["schema_version"] == 3 and data["ok"] is False
     good, bad = data["sources"]
     model = good["models"][0]
     assert model["status"] == "ok" and model["total_params"] == 328_320

@@ -78,6 +78,7 @@ SPECIAL: dict[str, Case] = {
                  ("run", "E502.rnn", "--random", "2,5")),
     # 40 GB of weights: refused before any is drawn
     "E503": Case("E503", {"E503.rnn": b"Input(100000) > Dense(100000)\n"}, ("run", "E503.rnn", "--random", "1")),
+    "E520": Case("E520", {"E520.rnn": b"Input(5, 3)  >LSTM(4, seq) > Dense(2)\n"}, ("fmt", "--check", "E520.rnn")),
 }
 CASES: dict[str, Case] = {**{code: spec_case(code, spec) for code, spec in BAD_EXAMPLES}, **SPECIAL}
 

@@ -288,7 +288,10 @@ def _operation_module(module: Any) -> bool:
     return isinstance(module, str) and module.startswith(("keras.src.ops.", "keras.ops."))
 
 
-_CHILD_ORDER = ("cell", "forward_layer", "backward_layer", "layer")
+# A layer's sub-layers in `layer.weights` order (MultiHeadAttention's four projections are saved by name, which
+# HDF5 lists alphabetically: key_dense before query_dense).
+_CHILD_ORDER = ("cell", "forward_layer", "backward_layer", "layer", "query_dense", "key_dense", "value_dense",
+                "output_dense")
 Found = list[tuple[str, Any]]  # (path in the file, dataset)
 
 
@@ -412,8 +415,11 @@ def _read_h5(model: NumpyModel, reader: _H5Reader, root: Any, config_order: list
     return _read_legacy(model, reader, weights_root, "model_weights")
 
 
-def _group_arrays(reader: _H5Reader, group: Any, path: str, depth: int) -> Found:
-    """(path, dataset) of every variable under one layer's group, in `layer.weights` order."""
+def _group_arrays(reader: _H5Reader, group: Any, path: str, depth: int,
+                  stacks: Sequence[Sequence[str]] = ()) -> Found:
+    """(path, dataset) of every variable under one layer's group, in `layer.weights` order. `stacks` gives, per
+    StackedRNNCells of the model, its cells' storage keys in order: Keras saves them by key (`lstm_cell`,
+    `gru_cell`), which HDF5 lists alphabetically; a `cells` group is ordered by the stack with its keys."""
     reader.enter(group, path, depth)
     found: Found = []
     own = reader.group(group, path, "vars")
@@ -432,10 +438,27 @@ def _group_arrays(reader: _H5Reader, group: Any, path: str, depth: int) -> Found
     ordered = [k for k in _CHILD_ORDER if k in children]
     if "forward_layer" in ordered and "layer" in ordered:  # Bidirectional: the halves hold the weights
         ordered.remove("layer")
-    ordered += sorted(k for k in children if k not in _CHILD_ORDER)
+    if path.endswith("/cells"):
+        stack = next((keys for keys in stacks if set(keys) == set(children)), ())
+        ordered += [k for k in stack if k not in ordered]
+    ordered += sorted(k for k in children if k not in _CHILD_ORDER and k not in ordered)
     for key in ordered:
-        found += _group_arrays(reader, children[key], f"{path}/{key}", depth + 1)
+        found += _group_arrays(reader, children[key], f"{path}/{key}", depth + 1, stacks)
     return found
+
+
+def _stacked_cells(node: Any) -> list[str]:
+    """The storage keys of the cells of the first StackedRNNCells in a layer's arguments (RNN, Bidirectional)."""
+    from rnnspec.layers.base import LayerNode
+
+    if node.type_name == "StackedRNNCells":
+        return _storage_keys([cell.type_name for cell in node.args.cells])
+    for value in node.args.values():
+        if isinstance(value, LayerNode):
+            found = _stacked_cells(value)
+            if found:
+                return found
+    return []
 
 
 def _layer_slices(model: NumpyModel) -> Iterator[tuple[int, str, str, list[Weight], list[str]]]:
@@ -497,9 +520,11 @@ def _read_keras3(model: NumpyModel, reader: _H5Reader, layers: Any, config_order
                  ) -> list[np.ndarray]:
     available: dict[str, Found] = {}
     layer_names: dict[str, str] = {}
+    storage = _storage_keys([row.type for row in model.report.rows])
+    stacks = [keys for keys in (_stacked_cells(row.node) for row in model.report.rows) if keys]
     for key in reader.members(layers):
         group = reader.group(layers, "layers", key)
-        arrays = _group_arrays(reader, group, f"layers/{key}", 1)
+        arrays = _group_arrays(reader, group, f"layers/{key}", 1, stacks)
         if arrays:
             available[key] = arrays
             own = reader.child(group, f"layers/{key}", "vars")
@@ -507,7 +532,6 @@ def _read_keras3(model: NumpyModel, reader: _H5Reader, layers: Any, config_order
                 name = own.attrs.get("name") if own is not None else None
             if isinstance(name, (str, bytes)):
                 layer_names.setdefault(_text(name), key)
-    storage = _storage_keys([row.type for row in model.report.rows])
     assigned = _match(model, available, layer_names, storage, config_order or [], reader.shown)
     return _collect(model, reader, assigned, available)
 
@@ -543,13 +567,14 @@ def _collect(model: NumpyModel, reader: _H5Reader, assigned: dict[int, str], ava
         if not specs:
             continue
         found = _by_weight_name(available[assigned[index]], specs)
-        wanted = list(zip(specs, weight_names))
+        # by position, not name: a stack of cells repeats names (an LSTMCell's and a GRUCell's `rnn/kernel`)
+        wanted = list(zip(specs, weight_names, range(len(specs))))
         lora = [pair for pair in wanted if pair[0].name.startswith("lora_")]
         if lora and len(found) == len(wanted) - len(lora):
             wanted = [pair for pair in wanted if not pair[0].name.startswith("lora_")]  # saved merged (Keras)
         where = f"layer '{name}' ({type_name}, read from {assigned[index]})"
         if len(found) < len(wanted):
-            spec, weight_name = wanted[len(found)]
+            spec, weight_name, _ = wanted[len(found)]
             raise RnnspecError("E501", f"{shown} is missing weight {weight_name} {spec.shape} of {where}, "
                                f"which holds {len(found)} of its {len(wanted)} weights",
                                hint="the file was saved from a different layer (check use_bias and the type)")
@@ -558,7 +583,7 @@ def _collect(model: NumpyModel, reader: _H5Reader, assigned: dict[int, str], ava
             raise RnnspecError("E501", f"{shown} has an extra weight {path} {tuple(extra.shape)} for {where}, "
                                f"which has {len(wanted)} weights", hint="the file was saved from a different layer")
         arrays = {}
-        for (spec, weight_name), (path, dataset) in zip(wanted, found):
+        for (spec, weight_name, position), (path, dataset) in zip(wanted, found):
             with reading(f"{shown} at {path}"):
                 dtype = dataset.dtype
             _check_numbers(dtype, weight_name, f"{shown} at {path}")
@@ -566,9 +591,9 @@ def _collect(model: NumpyModel, reader: _H5Reader, assigned: dict[int, str], ava
                 raise RnnspecError("E501", f"weight {weight_name} of {where} should have shape {spec.shape}, "
                                    f"but {shown} has {tuple(dataset.shape)} at {path}",
                                    hint="the file was saved from a model with other sizes")
-            arrays[weight_name] = reader.read(dataset, path)
-        for spec, weight_name in zip(specs, weight_names):
-            result.append(arrays[weight_name] if weight_name in arrays else np.zeros(spec.shape, model.dtype))
+            arrays[position] = reader.read(dataset, path)
+        for position, spec in enumerate(specs):
+            result.append(arrays[position] if position in arrays else np.zeros(spec.shape, model.dtype))
     _no_extra(model, assigned, available, shown)
     return result
 
@@ -654,8 +679,9 @@ def save_npz(model: NumpyModel, path: str | Path, source: str | None = None) -> 
         "dtype": np.array(str(model.dtype)),
         "weight_names": np.array(names, dtype=str) if names else np.zeros(0, dtype="<U1"),
     }
-    for i, array in enumerate(model.get_weights()):
-        payload[f"weight_{i:04d}"] = array
+    # each in its declared shape: a layer may keep a scalar weight (Attention's `scale`, shape ()) as (1,)
+    for i, ((_, spec), array) in enumerate(zip(model.weight_specs(), model.get_weights())):
+        payload[f"weight_{i:04d}"] = np.reshape(array, spec.shape)
     target = Path(path)
     try:
         np.savez(target, **payload)  # type: ignore[arg-type]

@@ -7,7 +7,8 @@ package imports no TensorFlow, Keras or NumPy, and `python -m rnnspec` can drop 
 __version__ = "0.1.0"
 _HOMES = {
     "check": "rnnspec.api", "compile": "rnnspec.api", "parse": "rnnspec.api", "select": "rnnspec.api",
-    "from_keras": "rnnspec.from_keras_spec", "RnnspecError": "rnnspec.errors", "Span": "rnnspec.errors", "ModelReport": "rnnspec.infer", "Row": "rnnspec.infer",
+    "from_keras": "rnnspec.from_keras_spec",
+    "RnnspecError": "rnnspec.errors", "Span": "rnnspec.errors", "ModelReport": "rnnspec.infer", "Row": "rnnspec.infer",
 }
 __all__ = [*_HOMES, "__version__"]
 

@@ -2,12 +2,9 @@
 write (a temporary file beside the spec, then an atomic rename; never through a symbolic link)."""
 from __future__ import annotations
 
-import difflib
 import os
 import stat
-import tempfile
-from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 import click
 
@@ -16,9 +13,10 @@ from rnnspec.cli import (
     EXIT_OK, EXIT_SPEC, EXIT_USAGE, SourceResult, _no_empty_path, _out, _show_error, _show_errors, main, spec_files,
 )
 from rnnspec.errors import RnnspecError, Span
-from rnnspec.formatting import format_spec
 from rnnspec.render import source_lines
-from rnnspec.update import update_spec
+
+# difflib, tempfile and the formatter are imported by the commands that use them: every `rnnspec check` imports
+# this module, and its start-up time is measured (bench/cold_start.py).
 
 
 class Rewrite(NamedTuple):
@@ -32,6 +30,8 @@ class Rewrite(NamedTuple):
 
 def unified_diff(path: str, before: str, after: str) -> str:
     """The change as `diff -u` shows it; a CRLF file's line ends are shown as plain ones (the rewrite keeps them)."""
+    import difflib
+
     lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
                                  f"{path}", f"{path}", lineterm="\n")
     return "".join(line.rstrip("\r\n") + "\n" if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
@@ -42,6 +42,8 @@ def write_atomically(path: str, text: str) -> None:
     """Replace `path` with `text`: written to a temporary file in the same directory (same file system), its mode
     copied, flushed, then renamed over the original, so a reader sees the old file or the new one, never half of
     one. A symbolic link is refused rather than replaced (or followed to a file elsewhere)."""
+    import tempfile
+
     info = os.lstat(path)
     if stat.S_ISLNK(info.st_mode):
         raise RnnspecError("E500", f"{path} is a symbolic link; not rewritten",
@@ -65,28 +67,24 @@ def write_atomically(path: str, text: str) -> None:
         raise
 
 
-def _files(paths: tuple[str, ...]) -> list[Path | SourceResult]:
-    return [found for raw in paths for found in spec_files(raw)]
-
-
-def _rewrites(paths: tuple[str, ...], rewrite: Callable[[str, str], str]) -> list[Rewrite]:
-    """Each spec file of PATHS, read and rewritten in memory (nothing written yet)."""
-    results = []
-    for found in _files(paths):
-        if isinstance(found, SourceResult):
-            results.append(Rewrite(found.path, None, None, found.errors[0]))
-            continue
-        shown = str(found)
-        try:
-            before = api.read_spec_file(found)
-        except RnnspecError as err:
-            results.append(Rewrite(shown, None, None, err))
-            continue
-        try:
-            results.append(Rewrite(shown, before, rewrite(before, shown)))
-        except RnnspecError as err:
-            results.append(Rewrite(shown, before, None, err))
-    return results
+def _rewrites(paths: tuple[str, ...], rewrite: Callable[[str, str], str]) -> Iterator[Rewrite]:
+    """Each spec file of PATHS, read and rewritten in memory (nothing written yet), one at a time so that memory
+    does not grow with the number of files."""
+    for raw in paths:
+        for found in spec_files(raw):
+            if isinstance(found, SourceResult):
+                yield Rewrite(found.path, None, None, found.errors[0])
+                continue
+            shown = str(found)
+            try:
+                before = api.read_spec_file(found)
+            except RnnspecError as err:
+                yield Rewrite(shown, None, None, err)
+                continue
+            try:
+                yield Rewrite(shown, before, rewrite(before, shown))
+            except RnnspecError as err:
+                yield Rewrite(shown, before, None, err)
 
 
 def _first_change(before: str, after: str, path: str) -> Span:
@@ -117,6 +115,8 @@ def fmt(paths: tuple[str, ...], check_only: bool, diff: bool) -> None:
     """Rewrite PATHS (files, or directories searched for *.rnn) in the canonical layout (docs/fmt.md).
 
     A file with a syntax error is reported and left as it is."""
+    from rnnspec.formatting import format_spec
+
     changed = unchanged = 0
     exit_code = EXIT_OK
     for rewrite in _rewrites(paths, lambda text, path: format_spec(text, path)):
@@ -158,7 +158,9 @@ def refresh_assertions(paths: tuple[str, ...], write: bool) -> tuple[bool, bool]
     changed = failed = False
     for rewrite in _rewrites(paths, lambda text, path: _updated(text, path)):
         if rewrite.error is not None:
-            if rewrite.before is not None:
+            if rewrite.error.code == "E104" and rewrite.before is not None:
+                _show_error(rewrite.error)
+            elif rewrite.before is not None:
                 _out(f"{rewrite.path}: not updated: the file does not parse")
             continue
         assert rewrite.before is not None and rewrite.after is not None
@@ -178,6 +180,8 @@ def refresh_assertions(paths: tuple[str, ...], write: bool) -> tuple[bool, bool]
 
 
 def _updated(text: str, path: str) -> str:
+    from rnnspec.update import update_spec
+
     update = update_spec(text, path)
     for skipped in update.skipped:
         codes = ", ".join(sorted({e.code for e in skipped.errors}))

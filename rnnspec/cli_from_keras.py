@@ -6,8 +6,13 @@ import click
 from rnnspec.cli import EXIT_USAGE, _fail, _out, main
 from rnnspec.errors import RnnspecError
 
-# Errors about the input file itself (unreadable, not a Keras model) are usage problems; the rest are the model's.
-USAGE_CODES = ("E500", "E501", "E513")
+# Errors about the input file itself (unreadable, not a Keras model, h5py missing to read it) are usage problems
+# (exit 2); the rest are the model's (exit 1).
+USAGE_CODES = ("E500", "E513")
+
+
+def _exit_code(err: RnnspecError) -> int | None:
+    return EXIT_USAGE if err.code in USAGE_CODES or err.code == "E501" and "h5py" in err.message else None
 
 
 @main.command(name="from-keras")
@@ -28,7 +33,7 @@ def from_keras_command(file: str, output: str | None, name: str | None, weights:
     try:
         text = from_keras_file(file, name=name, weights=weights)
     except RnnspecError as err:
-        _fail(err, exit_code=EXIT_USAGE if err.code in USAGE_CODES else None)
+        _fail(err, exit_code=_exit_code(err))
     except MemoryError:
         _fail(RnnspecError("E503", f"out of memory while reading {file}"))
     if output is None:

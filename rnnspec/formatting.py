@@ -22,8 +22,8 @@ from typing import Callable, Iterator, NamedTuple
 
 from lark import Token
 
-from rnnspec.parser import _parser, parse
 from rnnspec.errors import Span
+from rnnspec.parser import _parser, parse
 from rnnspec.syntax import Binding, Call, Literal, Module
 
 INDENT = "    "
@@ -70,6 +70,8 @@ class _Line:
     note_at: int = -1  # where a shape note starts in `code`, when the line ends with one (aligned with neighbours)
     note_end: int = -1
     header: bool = False  # a `model NAME:` line, a paragraph of its own
+    parts: list[str] = field(default_factory=list)  # the code while it is built (joined once: linear in a long line)
+    width: int = 0
 
     def text(self) -> str:
         return (self.indent + self.code).rstrip() if not self.full_comment else self.indent + (self.comment or "")
@@ -104,6 +106,8 @@ def _roles(module: Module) -> _Roles:
 
 
 def _tokens(text: str) -> list[Token]:
+    """The tokens exactly as the parser saw them (the context-aware lexer: `x3` a repeat or a name, `(` at the
+    start of a line or not), from the parser's own lexer instance."""
     return list(_parser().parser.lexer.lexer.lex(text))
 
 
@@ -116,10 +120,27 @@ def format_spec(source: str, path: str = "<spec>") -> str:
     first_end = text.find("\n")
     newline = "\r\n" if first_end > 0 and text[first_end - 1] == "\r" else "\n"
     module = parse(text, path=path)  # refuses a broken spec before anything is written
-    lines = _Layout(text, _tokens(text), _roles(module)).lines()
+    tokens = _tokens(text)
+    lines = _Layout(text, tokens, _roles(module)).lines()
+    for line in lines:
+        line.code = "".join(line.parts)
     _align(lines)
     out = newline.join(line.text() for line in lines)
-    return bom + out + newline if out else bom
+    out = out + newline if out else out
+    if _spelled(_tokens(out)) != _spelled(tokens):  # a safety net: the parser must see the very same tokens
+        raise RuntimeError(f"rnnspec fmt would change the tokens of {path}; nothing was written (please report)")
+    return bom + out
+
+
+def _spelled(tokens: list[Token]) -> list[tuple[str, str]]:
+    """Tokens as the grammar sees them: equal lists parse to the same tree. `x 3` and `x3` are one repeat, and a
+    `(` at the start of a line differs from one inside a line only after a name (a call's arguments or not)."""
+    spelled, before = [], ""
+    for token in tokens:
+        kind = "LPAR" if token.type == "LINE_LPAR" and before != "NAME" else token.type
+        spelled.append((kind, "x" + token[1:].strip() if kind == "REPEAT" else str(token)))
+        before = token.type
+    return spelled
 
 
 class _Layout:
@@ -232,21 +253,21 @@ class _Layout:
             self.source_line_first, self.source_line_starts = len(self.out) - 1, False
         line = self.line
         assert line is not None
-        if not starts_line:
-            line.code += self.space(index, token, previous)
+        space = "" if starts_line else self.space(index, token, previous)
         value = "x" + token[1:].strip() if kind == "REPEAT" else str(token)
         if kind == "COLON" and not header and self.depth == 0:
-            line.note_at, line.note_end = len(line.code.rstrip()), -1
+            line.note_at, line.note_end = line.width, -1
             self.note_depth = 0
         if line.note_at >= 0 and line.note_end >= 0:  # something after a finished note: not a trailing one
             line.note_at = line.note_end = -1
-        line.code += value
+        line.parts += (space, value)
+        line.width += len(space) + len(value)
         if kind in _OPENERS:
             self.depth += 1
         elif kind == "RPAR":
             self.depth -= 1
             if self.depth == 0 and line.note_at >= 0 and self.note_depth == 0:
-                line.note_end = len(line.code)
+                line.note_end = line.width
                 self.note_depth = -1
         if not header and not self.in_assertion:
             self.chain_line = len(self.out) - 1

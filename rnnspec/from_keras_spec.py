@@ -33,6 +33,8 @@ KERAS_ONLY: dict[str, tuple[Any, ...]] = {
     "trainable": (True,), "quantization_config": (None,), "zero_output_for_mask": (False,), "seed": (None,),
     "renorm_clipping": (None, {}), "rms_scaling": (False,), "optional": (False,), "input_length": (None,),
 }
+# Keys whose value Keras computes from the others (TextVectorization's vocabulary_size): written by no one.
+DERIVED = ("vocabulary_size",)
 # Keras's layers whose Python code a spec cannot hold (a spec is data).
 CODE_LAYERS = {"Lambda": "it runs Python code, which a spec cannot hold (a spec is data)",
                "TFSMLayer": "it wraps a TensorFlow SavedModel", "TorchModuleWrapper": "it wraps a PyTorch module",
@@ -68,6 +70,9 @@ def read_source(path: str | Path) -> Source:
     shown = str(path)
     try:
         file = open_regular(path)
+    except RnnspecError as err:
+        err.hint = "give a saved Keras model: a .keras file, a .h5 file or a model.to_json() file"
+        raise
     except ValueError as err:  # a path with a NUL byte
         raise RnnspecError("E500", f"cannot read {shown!r}: {err}") from None
     with file:
@@ -170,17 +175,9 @@ def _identifier(name: str, taken: set[str]) -> str:
 
 
 @dataclass
-class Layer:
-    """One Keras layer of the model: its class, name and config entry."""
-
-    entry: dict[str, Any]
-    class_name: str
-    name: str
-
-
-@dataclass
 class Writer:
-    """Writes Keras layer configs as spec calls; `lines` maps each written layer to its (name, class)."""
+    """Writes Keras layer configs as spec calls; `where` lists each written line's layer as (name, class), so an
+    error rnnspec finds on a line of the text names the Keras layer."""
 
     where: list[tuple[str, str]] = field(default_factory=list)
 
@@ -207,7 +204,7 @@ class Writer:
                                "written in a spec")
         args: list[str] = []
         for key, value in config.items():
-            if key in skip or key == "name" or _derived_default(kind, key, value, config):
+            if key in skip or key == "name" or key in DERIVED or _derived_default(kind, key, value, config):
                 continue
             param = kind.param(key)
             if param is None or key in kind.unsupported:
@@ -238,7 +235,7 @@ class Writer:
         fail = lambda: self.argument(name, class_name, key, value)  # noqa: E731
         if key == "dtype":
             policy = value.get("config", {}).get("name") if isinstance(value, dict) else value
-            if not isinstance(policy, str):
+            if not isinstance(policy, str) or not re.fullmatch(r"\w+", policy):  # a word: nothing else gets in
                 raise fail()
             return None if policy == FLOAT32 else policy
         if isinstance(param.type, LayerArg):
@@ -249,6 +246,10 @@ class Writer:
                 return "(" + ", ".join(cells) + ("," if len(cells) == 1 else "") + ")"
             return self.layer(value, f"{name}/{key}", inner=True, skip=("zero_output_for_mask",)
                               if class_name == "Bidirectional" else ())
+        if type(value) is int and isinstance(param.default, tuple):
+            value = [value]  # Keras writes a one-item tuple as its int
+        if isinstance(value, list) and len(value) == 1 and type(param.default) is int:
+            value = value[0]  # and an axis as a list (LayerNormalization's axis=-1 as [-1])
         return _value(value, fail)
 
 
@@ -258,6 +259,12 @@ def _derived_default(kind: Any, key: str, value: Any, config: dict[str, Any]) ->
     param = kind.param(key)
     if param is None or param.default is not None and key != "backward_layer":
         return False
+    if key == "value_dim":
+        return value == config.get("key_dim")  # MultiHeadAttention: None means key_dim
+    if key == "attention_axes":
+        return value == [1]  # what Keras sets for a sequence (batch, steps, features): attend over the steps
+    if key == "lora_alpha":
+        return value == config.get("lora_rank")  # None means the rank; Keras writes it out
     if key == "data_format":
         return value == "channels_last"
     if key == "strides" and "pool_size" in config:
@@ -360,6 +367,7 @@ class Draft:
     tensor_keys: list[tuple[str, int]] = field(default_factory=list)  # functional: per call, its Keras (layer, node)
     input_shapes: list[Any] = field(default_factory=list)  # sequential: per layer, the input shape Keras built it on
     named: set[str] = field(default_factory=set)  # the layers whose `name=` the text writes
+    without_input: Callable[[set[str]], tuple[str, list[tuple[str, str]]]] | None = None  # a chain, its Input left out
 
 
 def sequential(config: dict[str, Any], name: str) -> Draft:
@@ -379,6 +387,7 @@ def sequential(config: dict[str, Any], name: str) -> Draft:
     def build(named: set[str], with_input: bool = True) -> tuple[str, list[tuple[str, str]]]:
         writer = Writer()
         parts = [head] if head is not None and with_input else []
+        writer.where += [("input", "InputLayer")] * len(parts)
         texts = []
         for layer_name, entry in layers:
             extra = {"name": _quoted(layer_name)} if layer_name in named else None
@@ -387,9 +396,8 @@ def sequential(config: dict[str, Any], name: str) -> Draft:
             parts.append(text if count == 1 else f"{text} x{count}")
         return f"model {name}:\n    " + "\n    > ".join(parts) + "\n", writer.where
 
-    draft = Draft(name, build, names, False, input_shapes=shapes)
-    draft.without_input = (lambda named: build(named, False)) if head is not None else None  # type: ignore[attr-defined]
-    return draft
+    return Draft(name, build, names, False, input_shapes=shapes,
+                 without_input=(lambda named: build(named, False)) if head is not None else None)
 
 
 def _runs(texts: list[tuple[str, bool]]) -> list[tuple[str, int]]:
@@ -410,7 +418,7 @@ def _quoted(name: str) -> str:
     return f'"{name}"'
 
 
-def _history(tensor: Any, where: str) -> tuple[str, int, int]:
+def _history(tensor: Any, where: str) -> Ref:
     if not (isinstance(tensor, dict) and tensor.get("class_name") == "__keras_tensor__"):
         raise _bad(f"malformed Keras config: {where} is not a tensor")
     history = _get(tensor.get("config"), "keras_history", where, list)
@@ -428,15 +436,22 @@ def _operation(entry: Any) -> bool:
     return isinstance(module, str) and module.startswith(("keras.src.ops.", "keras.ops."))
 
 
+Ref = tuple[str, int, int]  # Keras's keras_history: (layer name, node index, tensor index)
+
+
 @dataclass
 class Call:
+    """One call of a Keras layer (a node of the functional graph) and the tensors it reads."""
+
     layer: str
     node: int
-    inputs: list[tuple[str, int, int]]
-    several: bool
-    states: list[tuple[str, int, int]]
-    mask: tuple[str, int, int] | None
-    options: dict[str, Any]
+    inputs: list[Ref]
+    several: bool  # called on a list (a merge, attention)
+    states: list[Ref]
+    mask: Ref | None
+    options: dict[str, Any]  # call arguments written with the layer's (Attention's return_attention_scores)
+    masks: list[Ref] = field(default_factory=list)  # as recorded; `mask` is decided once operations are known
+    masks_listed: bool = False
 
 
 def functional(config: dict[str, Any], name: str) -> Draft:
@@ -473,13 +488,10 @@ def functional(config: dict[str, Any], name: str) -> Draft:
                            "Keras operation applied to a tensor (keras.ops), not a layer",
                            hint="rnnspec writes layers only; Keras's own mask operations are the exception")
     for call in calls:  # a mask Keras computed itself (mask_zero, Masking) is implied in a spec
-        if call.mask is None:
-            continue
-        masks, listed = call.mask  # type: ignore[misc]
-        if all(ref[0] in operations for ref in masks):
+        if all(ref[0] in operations for ref in call.masks):
             call.mask = None
-        elif len(masks) == 1 and not listed:
-            call.mask = masks[0]
+        elif len(call.masks) == 1 and not call.masks_listed:
+            call.mask = call.masks[0]
         else:
             raise Writer.argument(call.layer, str(by_name[call.layer].get("class_name")), "mask", "a list of masks",
                                   "rnnspec passes one mask tensor (mask=m) or the masks Keras computes itself")
@@ -502,7 +514,7 @@ def functional(config: dict[str, Any], name: str) -> Draft:
     for call in ordered:
         counts[call.layer] = counts.get(call.layer, 0) + 1
     taken: set[str] = set()
-    tensor_names: dict[tuple[str, int, int], str] = {}
+    tensor_names: dict[Ref, str] = {}
     for call in ordered:
         if not call.inputs:
             tensor_names[(call.layer, 0, 0)] = _identifier(call.layer, taken)
@@ -515,12 +527,13 @@ def functional(config: dict[str, Any], name: str) -> Draft:
     for ref in [*refs_used, *outputs]:
         if ref not in tensor_names:
             tensor_names[ref] = _identifier(f"t_{ref[0]}_{ref[1]}_{ref[2]}", taken)
-    layer_names = []
+    layer_names: list[str] = []  # an input is named by its binding: its Keras name made a spec name
     for call in ordered:
-        if call.layer not in layer_names:
-            layer_names.append(call.layer)
+        name_in_spec = tensor_names[(call.layer, 0, 0)] if not call.inputs else call.layer
+        if name_in_spec not in layer_names:
+            layer_names.append(name_in_spec)
 
-    def name_of(ref: tuple[str, int, int]) -> str:
+    def name_of(ref: Ref) -> str:
         return tensor_names[ref]
 
     def build(named: set[str]) -> tuple[str, list[tuple[str, str]]]:
@@ -611,8 +624,9 @@ def _call(layer: str, index: int, node: Any, options: Sequence[str], entry: dict
         raise Writer.argument(layer, str(entry.get("class_name")), "call arguments", args,
                               "rnnspec calls a layer on tensors only")
     inputs = [_history(t, where) for t in tensors]
-    states: list[tuple[str, int, int]] = []
-    mask = None
+    states: list[Ref] = []
+    masks: list[Ref] = []
+    listed = False
     call_options: dict[str, Any] = {}
     for key, value in kwargs.items():
         if key == "training" or value is None:
@@ -625,12 +639,11 @@ def _call(layer: str, index: int, node: Any, options: Sequence[str], entry: dict
         elif key == "mask":
             listed = isinstance(value, list)
             masks = [_history(m, where) for m in (value if listed else [value]) if m is not None]
-            mask = (masks, listed)  # type: ignore[assignment]  (decided once the operations are known)
         elif key in options:
             call_options[key] = value
         else:
             raise Writer.argument(layer, str(entry.get("class_name")), f"call argument {key}", value)
-    return Call(layer, index, inputs, several, states, mask, call_options)
+    return Call(layer, index, inputs, several, states, None, call_options, masks, listed)
 
 
 def _drop_carried_masks(calls: list[Call]) -> None:
@@ -648,7 +661,7 @@ def _flatten(value: Any) -> list[Any]:
     return [value]
 
 
-def _topological(calls: list[Call], inputs: list[tuple[str, int, int]], order: dict[str, int]) -> list[Call]:
+def _topological(calls: list[Call], inputs: list[Ref], order: dict[str, int]) -> list[Call]:
     """The calls in an order a spec can write them: inputs first (in the model's order), then any call whose
     tensors are made, preferring the layer Keras made first (`lstm` before `lstm_1`), so rnnspec's automatic names
     come out as Keras's."""
@@ -688,7 +701,7 @@ class Figures:
     arrays: list[Any] | None = None
 
 
-def _check(text: str, draft: Draft, where: list[tuple[str, str]]) -> ModelReport:
+def _check(text: str, where: list[tuple[str, str]]) -> ModelReport:
     """rnnspec's report of a written draft; its errors as E511 (an argument) or E512 (the model), naming the layer."""
     from rnnspec.api import check
 
@@ -698,15 +711,14 @@ def _check(text: str, draft: Draft, where: list[tuple[str, str]]) -> ModelReport
         return report
     error = report.errors[0]
     line = error.span.line if error.span is not None else 0
-    offset = 2 if draft.functional else 2
-    layer = where[line - offset] if 0 <= line - offset < len(where) else None
+    layer = where[line - 2] if 0 <= line - 2 < len(where) else None  # line 1 is `model NAME:`, then one per line
     named = f"layer '{layer[0]}' ({layer[1]}): " if layer else ""
     code = "E511" if error.code.startswith("E2") else "E512"
     what = "an argument rnnspec cannot express" if code == "E511" else "a model rnnspec cannot express"
     raise RnnspecError(code, f"{named}{what}: {error.message} [{error.code}]", hint=error.hint)
 
 
-def _layer_names(report: ModelReport, draft: Draft) -> list[str]:
+def _layer_names(report: ModelReport) -> list[str]:
     if report.network is None:
         return [row.name for row in report.rows]
     graph = report.network.graph
@@ -720,8 +732,8 @@ def draft_report(draft: Draft) -> ModelReport:
     named: set[str] = set()
     for attempt in range(3):
         text, where = draft.build(named)
-        report = _check(text, draft, where)
-        got = _layer_names(report, draft)
+        report = _check(text, where)
+        got = _layer_names(report)
         if got == wanted:
             draft.named = named
             return report
@@ -743,7 +755,8 @@ def model_draft(config: dict[str, Any], name: str | None) -> Draft:
                            "Python code: rebuild it as a functional model")
     if not isinstance(inner, dict):
         raise _bad("malformed Keras config: the model has no config")
-    model_name = _identifier(name or str(inner.get("name") or "model"), set())
+    given = name or str(inner.get("name") or "model")
+    model_name = given if given == "model" else _identifier(given, set())
     if name is not None and model_name != name:
         raise RnnspecError("E511", f"--name {name!r} is not a model name a spec can have",
                            hint="a name of letters, digits and underscores, not starting with a digit")
@@ -762,7 +775,7 @@ def canonical(report: ModelReport, draft: Draft) -> str:
     if report.network is not None:
         return _functional_canonical(report, draft)
     text = spec_text(report)
-    without = getattr(draft, "without_input", None)
+    without = draft.without_input
     if without is not None and report.graph is not None and report.rows:
         first = report.rows[0].node
         implied = first.kind.implied_input(first.args)
@@ -770,13 +783,14 @@ def canonical(report: ModelReport, draft: Draft) -> str:
         if implied is not None and tuple(implied) == tuple(report.input) and not written.get("sparse") \
                 and not written.get("ragged"):
             shorter, where = without(draft.named)
-            return spec_text(_check(shorter, draft, where))
+            return spec_text(_check(shorter, where))
     return text
 
 
 def _signatures(report: ModelReport) -> list[set[Any]]:
     """Per layer, what its calls are, independent of the order they are written in: the layer's text (every
     argument) and, recursively, what feeds each call. Two texts of one model give equal signatures."""
+    from rnnspec.functional import Ref as Tensor
     from rnnspec.layers.base import Args, LayerNode
     from rnnspec.unparse import _layer
 
@@ -793,9 +807,7 @@ def _signatures(report: ModelReport) -> list[set[Any]]:
                          tuple(ids[r] for r in call.states), ids.get(call.mask))
         per_layer[call.layer].add(signature)
         for i in range(len(report.network.tensors[index])):
-            from rnnspec.functional import Ref
-
-            ids[Ref(index, i)] = (signature, i)
+            ids[Tensor(index, i)] = (signature, i)
     return per_layer
 
 
@@ -956,7 +968,12 @@ def weigh(source: Source, report: ModelReport, with_weights: bool) -> tuple[Figu
     from rnnspec.api import compile as build
     from rnnspec.backends.numpy.weights_io import load_keras_file
 
-    numpy_model = build(report, backend="numpy")
+    try:
+        numpy_model = build(report, backend="numpy")
+    except RnnspecError as err:  # TextVectorization: no NumPy model, so rnnspec's own counts
+        if with_weights or err.code != "E501":
+            raise
+        return Figures(), None
     _as_misfit(lambda: load_keras_file(numpy_model, source.weights_path))
     sizes = [(spec, array) for (_, spec), array in zip(numpy_model.weight_specs(), numpy_model.get_weights())]
     params = sum(int(array.size) for _, array in sizes)

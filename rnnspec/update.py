@@ -19,7 +19,7 @@ from typing import NamedTuple
 from rnnspec import api
 from rnnspec.errors import RnnspecError, Span
 from rnnspec.infer import ModelReport, format_output
-from rnnspec.parser import parse
+from rnnspec.parser import MAX_SOURCE_CHARS, parse
 from rnnspec.syntax import Assertion, ModelDef
 
 ASSERTION_CODES = frozenset({"E400", "E401", "E402", "E403"})  # failures --update fixes; any other error blocks it
@@ -102,10 +102,29 @@ def update_spec(source: str, path: str = "<spec>") -> Update:
         if own:
             edits += own
             result.updated.append(model.name)
-    for edit in sorted(edits, reverse=True):
-        text = text[:edit.start] + edit.text + text[edit.end:]
-    result.text = bom + text
+    updated = apply_edits(text, edits)
+    if len(updated) > MAX_SOURCE_CHARS:
+        raise RnnspecError("E104", f"{path} would grow past {MAX_SOURCE_CHARS:,} characters, the limit for a spec; "
+                           "not updated", Span(path, 1, 1, 1, 2), "split the models over several files")
+    if edits:
+        try:  # a safety net: what is written must parse, to as many models
+            same = len(parse(updated, path=path).models) == len(module.models)
+        except RnnspecError:
+            same = False
+        if not same:
+            raise RuntimeError(f"rnnspec check --update would break {path}; nothing was written (please report)")
+    result.text = bom + updated
     return result
+
+
+def apply_edits(text: str, edits: list[Edit]) -> str:
+    """`text` with non-overlapping edits made, in one pass (linear however many models change)."""
+    parts, at = [], 0
+    for edit in sorted(edits):
+        parts += (text[at:edit.start], edit.text)
+        at = edit.end
+    parts.append(text[at:])
+    return "".join(parts)
 
 
 def _model_edits(model: ModelDef, report: ModelReport, text: str, offsets: _Offsets, newline: str) -> list[Edit]:
@@ -140,6 +159,8 @@ def _refreshed(assertion: Assertion, error: RnnspecError, report: ModelReport, t
                offsets: _Offsets) -> Edit:
     """The failing assertion's value replaced by the inferred one."""
     if assertion.kind == "shape":
+        if report.output is None:
+            raise RnnspecError(error.code, "cannot update 'expect shape': the model has no output", assertion.span)
         value = assertion.value.span
         return Edit(offsets.start(value), offsets.end(value), format_output(report.output))
     if assertion.kind in COUNTS:
@@ -200,4 +221,4 @@ def _indent(model: ModelDef, text: str, offsets: _Offsets) -> str:
     return "" if anonymous else "    "
 
 
-__all__ = ["Update", "Skipped", "update_spec", "ASSERTION_CODES"]
+__all__ = ["ASSERTION_CODES", "Edit", "Skipped", "Update", "apply_edits", "update_spec"]

@@ -30,6 +30,7 @@ from rnnspec.unparse import _layer, spec_text
 pytestmark = pytest.mark.keras
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 TOLERANCE = 1e-5
+KERAS_DROPS = r"\b(autocast|use_cudnn|seed|input_length"  # arguments Keras's config does not keep (see layers_of)
 
 
 def spec_models() -> list[Any]:
@@ -72,9 +73,15 @@ def normal(report: ModelReport, names: bool = True) -> str:
 
 
 def layers_of(report: ModelReport) -> list[tuple[Any, ...]]:
-    """Per layer: its name, every argument (filled), output shape and counts."""
-    return [(row.name, _layer(row.node, fill=True), row.output_shape, row.trainable, row.non_trainable)
-            for row in report.rows]
+    """Per layer: its name, every argument (filled), output shape and counts; less what Keras's config does not
+    keep: `autocast`, `use_cudnn`, the deprecated `input_length` and a recurrent layer's dropout `seed`, Dense's and
+    Embedding's `lora_alpha` (Keras resets it to the rank). `name=` is compared as the row's name."""
+    def text(row: Any) -> str:
+        written = re.sub(KERAS_DROPS + r"|name)=\w+", r"\1=?", _layer(row.node, fill=True))
+        written = re.sub(r"axis=\((-?\d+),\)", r"axis=\1", written)  # one axis: Keras writes it as an int
+        return re.sub(r"lora_alpha=\w+", "lora_alpha=?", written) if row.type in ("Dense", "Embedding") else written
+
+    return [(row.name, text(row), row.output_shape, row.trainable, row.non_trainable) for row in report.rows]
 
 
 @dataclass
@@ -83,6 +90,7 @@ class Converted:
     keras_model: Any
     text: str | None
     npz: Path
+    saved: Path
     error: Exception | None = None
 
 
@@ -90,10 +98,10 @@ def random_inputs(report: ModelReport, seed: int = 0) -> list[np.ndarray] | None
     """An array per input (None for a model of string inputs): ids below each Embedding's vocabulary."""
     from rnnspec.cli import _random_inputs
 
-    numpy_model = rnnspec.compile(report, backend="numpy")
     specs = [tensor for _, tensor in report.inputs] if report.network is not None else [report.input]
     if any(spec.dtype == "string" for spec in specs):
         return None
+    numpy_model = rnnspec.compile(report, backend="numpy")
     batch = next((spec.shape[0] for spec in specs if spec.shape[0] is not None), 2)
     steps = 3 if any(None in spec.shape[1:] for spec in specs) else None
     return _random_inputs(numpy_model, batch, steps, seed)
@@ -111,10 +119,12 @@ def converted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Converted]:
         keras_model = rnnspec.compile(report)
         saved, npz = folder / f"m{index}.keras", folder / f"m{index}.npz"
         keras_model.save(saved)
+        runs = not any(row.type == "TextVectorization" for row in report.rows)  # no NumPy model of it
         try:
-            result[key] = Converted(report, keras_model, from_keras_file(saved, weights=npz), npz)
+            result[key] = Converted(report, keras_model, from_keras_file(saved, weights=npz if runs else None), npz,
+                                    saved)
         except RnnspecError as err:
-            result[key] = Converted(report, keras_model, None, npz, err)
+            result[key] = Converted(report, keras_model, None, npz, saved, err)
     return result
 
 
@@ -134,6 +144,8 @@ def test_bundled_specs_round_trip_exactly(converted: dict[str, Converted], key: 
     assert (back.total, back.trainable, back.non_trainable) == \
         (item.report.total, item.report.trainable, item.report.non_trainable)
     assert f"expect params {item.keras_model.count_params():_}" in item.text
+    frozen = sum(int(np.prod(w.shape)) for w in item.keras_model.non_trainable_weights)
+    assert (f"expect non_trainable {frozen:_}" in item.text) == (frozen > 0)
 
 
 @pytest.mark.parametrize("key", parity_specs())
@@ -145,37 +157,65 @@ def test_parity_models_round_trip(converted: dict[str, Converted], key: str) -> 
     assert back.total == item.keras_model.count_params()
 
 
-def test_most_parity_models_give_the_same_text(converted: dict[str, Converted]) -> None:
-    """The written text is the original's (`--fill`): all but those whose repeats or tensor names differ."""
-    keys = parity_specs()
-    same = [k for k in keys if converted[k].text is not None
-            and normal(rnnspec.select(converted[k].text)) == normal(converted[k].report)]
-    assert len(same) >= 0.9 * len(keys), sorted(set(keys) - set(same))[:10]
+def test_parity_models_give_the_same_text(converted: dict[str, Converted]) -> None:
+    """The written text is the original's (`--fill`, less what Keras's config does not keep), except where the
+    original says the same another way: a repeated group `(A > B) x2` (written out), a one-axis tuple
+    `axis=(2,)` (Keras writes 2), a Dense's or Embedding's `lora_alpha` (Keras resets it to the rank)."""
+    def kept(report: ModelReport) -> str:
+        return re.sub(KERAS_DROPS + r")=\w+", "", normal(report))
+
+    differ = [k for k in parity_specs() if kept(rnnspec.select(convert_ok(converted, k).text))
+              != kept(converted[k].report)]
+    assert [k for k in differ if not re.search(r"\) x\d|axis=\(|lora_alpha", k)] == []
+    assert len(differ) <= 4
 
 
 def numeric_keys() -> list[str]:
-    return [p.values[0] for p in spec_models()] + parity_specs()[::2]
+    return [p.values[0] for p in spec_models()] + parity_specs()
 
 
-@pytest.mark.parametrize("key", numeric_keys())
+def keras_outputs(item: Converted, inputs: list[np.ndarray]) -> list[Any] | Exception:
+    try:
+        theirs = item.keras_model(inputs if len(inputs) > 1 else inputs[0], training=False)
+    except Exception as err:  # TensorFlow's CPU kernels lack some (a float64 Conv1D): nothing to compare with
+        return err
+    return list(theirs) if isinstance(theirs, (list, tuple)) else [theirs]
+
+
+# Models whose outputs cannot be compared, each for a reason a test below confirms: string inputs (the NumPy
+# backend has no TextVectorization, so `--weights` is refused with E501) and a float64 Conv1D TensorFlow's CPU
+# kernels cannot run.
+STRING_INPUT = "keras_layers.rnn:reviews"
+KERAS_CANNOT_RUN = next(k for k in parity_specs() if "> Conv1D(" in k and "dtype=float64" in k)
+
+
+@pytest.mark.parametrize("key", [k for k in numeric_keys() if k not in (STRING_INPUT, KERAS_CANNOT_RUN)])
 def test_numpy_model_from_converted_weights_computes_as_keras(converted: dict[str, Converted], key: str) -> None:
     """The .npz written by --weights is a TF-free deployment: its outputs are Keras's within 1e-5."""
     from rnnspec.backends.numpy.weights_io import load_npz
 
     item = convert_ok(converted, key)
-    if item.report.total > 2_000_000:
-        pytest.skip("large model: its round trip is checked above, its outputs by the smaller parity models")
     inputs = random_inputs(item.report)
-    if inputs is None:
-        pytest.skip("string inputs: the NumPy backend is fed token ids")
-    numpy_model = load_npz(item.npz)
-    ours = numpy_model.predict(inputs if len(inputs) > 1 else inputs[0])
-    theirs = item.keras_model(inputs if len(inputs) > 1 else inputs[0], training=False)
-    ours = ours if isinstance(ours, (list, tuple)) else [ours]
-    theirs = theirs if isinstance(theirs, (list, tuple)) else [theirs]
+    assert inputs is not None
+    ours = load_npz(item.npz).predict(inputs if len(inputs) > 1 else inputs[0])
+    theirs = keras_outputs(item, inputs)
+    assert not isinstance(theirs, Exception), theirs
+    ours = list(ours) if isinstance(ours, (list, tuple)) else [ours]
     assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(np.asarray(a, "float64"), np.asarray(b, "float64"), atol=TOLERANCE, rtol=TOLERANCE)
+
+
+def test_models_left_out_of_the_output_comparison_are_so_for_their_reason(converted: dict[str, Converted],
+                                                                          tmp_path: Path) -> None:
+    item = convert_ok(converted, STRING_INPUT)
+    assert random_inputs(item.report) is None
+    with pytest.raises(RnnspecError) as err:
+        from_keras_file(item.saved, weights=tmp_path / "w.npz")
+    assert err.value.code == "E501"
+    item = convert_ok(converted, KERAS_CANNOT_RUN)
+    inputs = random_inputs(item.report)
+    assert inputs is not None and isinstance(keras_outputs(item, inputs), Exception)
 
 
 # ---------------------------------------------------------------------------------------------- other sources
@@ -210,7 +250,8 @@ def test_live_model_writes_weights_that_compute_as_keras(tmp_path: Path) -> None
     inputs = keras.Input((5, 3))
     model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.GRU(4, return_sequences=True)(inputs)))
     text = from_keras(model, name="tagger", weights=tmp_path / "t.npz")
-    assert text.startswith("model tagger:\n    Input(5, 3)\n    > GRU(4, return_sequences=true)\n")
+    assert text.startswith("model tagger:\n") and "Input(5, 3)" in text and "> GRU(4, return_sequences=true, " in text
+    assert text.endswith("    expect shape (None, 5, 2)\n    expect params 118\n")
     x = np.random.default_rng(1).normal(size=(2, 5, 3)).astype("float32")
     np.testing.assert_allclose(load_npz(tmp_path / "t.npz").predict(x), model.predict(x, verbose=0), atol=TOLERANCE)
 
@@ -220,9 +261,9 @@ def test_arguments_written_as_keras_writes_them() -> None:
     spec = ("Input(5, 3) > LSTM(4, kernel_initializer=RandomNormal(stddev=0.01), recurrent_regularizer=L2(0.001), "
             "bias_constraint=MaxNorm(3.0), activation=relu, dtype=float64, name=encoder) > Dense(2, use_bias=false)")
     text = from_keras(rnnspec.compile(spec))
-    assert "LSTM(4, activation=relu, kernel_initializer=RandomNormal(stddev=0.01), recurrent_regularizer=L2(0.001)" \
-        in text
-    assert "bias_constraint=MaxNorm(max_value=3.0)" in text and "dtype=float64, name=encoder" in text
+    assert "> LSTM(4, activation=relu, kernel_initializer=RandomNormal(stddev=0.01), recurrent_regularizer=L2(" \
+        "l2=0.001), bias_constraint=MaxNorm(max_value=3.0), dtype=float64, name=encoder)\n    > Dense(2, use_bias=" \
+        "false)\n" in text
 
 
 def test_reading_a_file_imports_neither_tensorflow_nor_keras(converted: dict[str, Converted], tmp_path: Path) -> None:
@@ -255,10 +296,12 @@ def test_stacked_cells_of_different_types_load_in_order_from_keras(tmp_path: Pat
         np.testing.assert_array_equal(ours, theirs)
 
 
-def test_multi_head_attention_loads_its_projections_in_order(tmp_path: Path) -> None:
+@pytest.mark.parametrize("options", ["", ", use_gate=true"])
+def test_multi_head_attention_loads_its_projections_in_order(tmp_path: Path, options: str) -> None:
+    """Saved by name (key_dense, output_dense, query_dense, ...; the gate as `_gate_dense`), loaded in Keras's order."""
     from rnnspec.backends.numpy.weights_io import load_keras_file
 
-    spec = "q = Input(4, 6)\nv = Input(5, 6)\n(q, v) > MultiHeadAttention(2, 3)"
+    spec = f"q = Input(4, 6)\nv = Input(5, 6)\n(q, v) > MultiHeadAttention(2, 3{options})"
     keras_model = rnnspec.compile(spec)
     keras_model.save(tmp_path / "m.keras")
     numpy_model = rnnspec.compile(spec, backend="numpy")
@@ -321,6 +364,47 @@ def test_arguments_rnnspec_cannot_express_are_named(tmp_path: Path) -> None:
     refused(config_file(tmp_path, [INPUT, dense(quantization_config={"mode": "int8"})]), "E511")
 
 
+FUNCTIONAL_INPUT = {"class_name": "InputLayer", "name": "x-in", "config": {"batch_shape": [None, 3], "name": "x-in"},
+                    "inbound_nodes": []}
+
+
+def functional_config(reads: str) -> dict[str, Any]:
+    tensor = {"class_name": "__keras_tensor__", "config": {"keras_history": [reads, 0, 0]}}
+    return {"class_name": "Functional", "config": {"name": "f", "input_layers": [["x-in", 0, 0]],
+            "output_layers": [["d", 0, 0]], "layers": [FUNCTIONAL_INPUT, {
+                "class_name": "Dense", "name": "d", "config": {"name": "d", "units": 3},
+                "inbound_nodes": [{"args": [tensor], "kwargs": {}}]}]}}
+
+
+@pytest.mark.parametrize(("config", "code"), [
+    ({"class_name": "Sequential", "config": {"name": "m", "layers": [INPUT, dense(units="abc")]}}, "E511"),
+    ({"class_name": "Sequential", "config": {"name": "m", "layers": [INPUT, dense(units=10**40)]}}, "E511"),
+    ({"class_name": "Sequential", "config": {"name": "m", "layers": [INPUT, dense(use_bias=float("nan"))]}}, "E511"),
+    ({"class_name": "Sequential", "config": {"name": "m", "layers": [INPUT, dense(dtype={  # no spec text gets in
+        "class_name": "DTypePolicy", "config": {"name": "float16) > Dense(9"}})]}}, "E511"),
+    ({"class_name": "Sequential", "config": {"name": "m", "layers": [INPUT, dense(padding='same") > Dense(9')]}},
+     "E511"),
+    ({"class_name": "Sequential", "config": None}, "E513"),
+    ({"class_name": "Sequential", "config": {"name": "m", "layers": [INPUT, 5]}}, "E513"),
+    ({"class_name": "Sequential", "config": {"name": "m", "layers": [{"class_name": "InputLayer", "config": {
+        "batch_shape": "wide"}}, dense()]}}, "E513"),
+    (functional_config("nowhere"), "E513"),
+    (functional_config("d"), "E513"),  # a layer reading its own output: a cycle
+])
+def test_configs_of_the_wrong_shape_are_errors_not_crashes(tmp_path: Path, config: Any, code: str) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(config))
+    refused(path, code)
+
+
+def test_a_functional_input_is_named_by_its_binding(tmp_path: Path) -> None:
+    """`x-in` cannot be a spec name: the input becomes `x_in`, the rest keeps Keras's names."""
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(functional_config("x-in")))
+    assert from_keras_file(path) == ("model f:\n    x_in = Input(3)\n    x_in > Dense(3, name=d)\n"
+                                     "    expect shape (None, 3)\n    expect params 12\n")
+
+
 def test_models_rnnspec_cannot_express(tmp_path: Path) -> None:
     path = tmp_path / "sub.json"
     path.write_text(json.dumps({"module": "my", "class_name": "MyModel", "config": {"name": "m"}}))
@@ -377,6 +461,13 @@ def test_weights_that_do_not_fit_the_config_are_e514(converted: dict[str, Conver
     assert "do not fit" in error.message
 
 
+def test_a_shape_keras_recorded_that_rnnspec_infers_otherwise_is_e514(tmp_path: Path) -> None:
+    """Keras built the Dense on 4 features, the input gives 3: the spec would describe another model."""
+    built = {**dense(), "build_config": {"input_shape": [None, 5, 4]}}
+    error = refused(config_file(tmp_path, [INPUT, built]), "E514")
+    assert "built by Keras on (None, 5, 4), but rnnspec feeds it (None, 5, 3)" in error.message
+
+
 def test_missing_h5py_is_a_clear_error(converted: dict[str, Converted], tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     item = convert_ok(converted, "seed.rnn:textbook")
@@ -386,6 +477,8 @@ def test_missing_h5py_is_a_clear_error(converted: dict[str, Converted], tmp_path
     with pytest.raises(RnnspecError) as caught:
         from_keras_file(path)
     assert caught.value.code == "E501" and "rnnspec[h5]" in (caught.value.hint or "")
+    result = CliRunner().invoke(main, ["from-keras", str(path)])
+    assert result.exit_code == 2 and "error[E501]: reading a Keras .h5 file needs h5py" in result.output
 
 
 # ---------------------------------------------------------------------------------------------- command line

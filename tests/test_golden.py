@@ -60,6 +60,36 @@ def _npy(shape: tuple[int, ...]) -> bytes:
     return buffer.getvalue()
 
 
+_INPUT = {"class_name": "InputLayer", "config": {"batch_shape": [None, 3], "dtype": "float32", "name": "x"}}
+
+
+def _dense(**config: Any) -> dict[str, Any]:
+    return {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "units": 2, **config}}
+
+
+def _keras_config(*layers: dict[str, Any]) -> bytes:
+    """A Sequential model's config.json, as `model.to_json()` writes it (only what the reader needs)."""
+    return json.dumps({"class_name": "Sequential", "config": {"name": "m", "layers": list(layers)}}).encode()
+
+
+def _keras_zip(config: bytes, shapes: list[tuple[int, ...]]) -> bytes:
+    """A .keras archive: config.json and a model.weights.h5 holding the Dense's variables in these shapes."""
+    import zipfile
+
+    import h5py
+
+    weights = io.BytesIO()
+    with h5py.File(weights, "w") as handle:
+        group = handle.create_group("layers/dense/vars")
+        for index, shape in enumerate(shapes):
+            group.create_dataset(str(index), data=np.zeros(shape, "float32"))
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("config.json", config)
+        zipped.writestr("model.weights.h5", weights.getvalue())
+    return archive.getvalue()
+
+
 # Codes whose "bad" cell in docs/errors.md is not a spec to check (or too long to be one).
 SPECIAL: dict[str, Case] = {
     "E103": spec_case("E103", "Input(3) >\n" + "(" * 101 + "Dense(1)" + ")" * 101),
@@ -78,6 +108,17 @@ SPECIAL: dict[str, Case] = {
                  ("run", "E502.rnn", "--random", "2,5")),
     # 40 GB of weights: refused before any is drawn
     "E503": Case("E503", {"E503.rnn": b"Input(100000) > Dense(100000)\n"}, ("run", "E503.rnn", "--random", "1")),
+    # from-keras: a small saved model per code, written here (no Keras needed to read or write them)
+    "E510": Case("E510", {"model.json": _keras_config(_INPUT, {"class_name": "Lambda", "config": {
+        "name": "double", "function": {"class_name": "__lambda__", "config": {"code": "..."}}}})},
+        ("from-keras", "model.json")),
+    "E511": Case("E511", {"model.json": _keras_config(_INPUT, _dense(sparkle=True))}, ("from-keras", "model.json")),
+    "E512": Case("E512", {"model.json": json.dumps({"module": "my_models", "class_name": "Translator",
+                                                     "config": {"name": "translator"}}).encode()},
+                 ("from-keras", "model.json")),
+    "E513": Case("E513", {"model.keras": b"PK\x03\x04 not a whole zip"}, ("from-keras", "model.keras")),
+    "E514": Case("E514", {"model.keras": _keras_zip(_keras_config(_INPUT, _dense()), [(4, 2), (2,)])},
+                 ("from-keras", "model.keras")),
     "E520": Case("E520", {"E520.rnn": b"Input(5, 3)  >LSTM(4, seq) > Dense(2)\n"}, ("fmt", "--check", "E520.rnn")),
 }
 CASES: dict[str, Case] = {**{code: spec_case(code, spec) for code, spec in BAD_EXAMPLES}, **SPECIAL}

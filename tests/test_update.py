@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -11,7 +12,7 @@ import rnnspec
 from rnnspec.cli import main
 from rnnspec.errors import RnnspecError
 from rnnspec.parser import parse
-from rnnspec.update import _Offsets, _refreshed, update_spec
+from rnnspec.update import _Offsets, _refreshed, apply_edits, update_spec
 
 from .conftest import ROOT, SPECS
 
@@ -111,7 +112,7 @@ def test_a_cost_assertion_takes_the_figure_its_error_states() -> None:
     report = rnnspec.check(text)[0]
     error = RnnspecError("E403", "expected 1,000 MACs at T=5, inferred 2,500", assertion.span)
     edit = _refreshed(assertion, error, report, text, _Offsets(text))
-    assert text[:edit.start] + edit.text + text[edit.end:] == "Input(3) > Dense(2)\nexpect macs 2_500\n"
+    assert apply_edits(text, [edit]) == "Input(3) > Dense(2)\nexpect macs 2_500\n"
 
 
 def test_check_update_writes_and_check_diff_shows(tmp_path: Path) -> None:
@@ -191,3 +192,38 @@ def test_a_cost_without_a_length_is_left_and_reported() -> None:
     """Its figure is a formula in T, which no `expect` line can state: the writer must choose a length."""
     update = update_spec("Input(None, 8) > GRU(4)\nexpect macs 1_000\n")
     assert not update.changed and [s.name for s in update.skipped] == ["model"]
+
+
+def test_thousands_of_models_update_in_seconds() -> None:
+    model = "model m{}:\n    Input(100, 32) > SimpleRNN(64, seq) : (None, 100, 32)\n    expect params 1\n\n"
+    parts, size = [], 0
+    while size + len(model) + 10 < 700_000:  # updated (a third longer), it stays under the 1 MiB limit
+        parts.append(model.format(len(parts)))
+        size += len(parts[-1])
+    text, i = "".join(parts), len(parts)
+    start = time.perf_counter()
+    update = update_spec(text)
+    elapsed = time.perf_counter() - start
+    assert len(update.updated) == i and update.text.count("expect params 6_208\n") == i
+    assert elapsed < 30, f"{elapsed:.1f} s"
+
+
+def test_an_updated_canonical_file_stays_canonical() -> None:
+    from rnnspec.formatting import format_spec
+
+    text = format_spec("# two models\nmodel a:\n    Input(5, 3) > LSTM(4)  # encoder\n\n# b\nmodel b:\n"
+                       "    x = Input(3)\n    y = x > Dense(2)\n    expect params 1\n")
+    update = update_spec(text)
+    assert update.updated == ["a", "b"]
+    assert format_spec(update.text) == update.text
+    assert format_spec(update_spec("Input(3) > Dense(2)").text) == update_spec("Input(3) > Dense(2)").text
+
+
+def test_an_update_past_the_size_limit_is_refused() -> None:
+    text = "Input(3) > Dense(2)\n" + "#" * ((1 << 20) - 30) + "\n"
+    try:
+        update_spec(text)
+    except RnnspecError as err:
+        assert err.code == "E104"
+    else:
+        raise AssertionError("no error")

@@ -288,10 +288,10 @@ def _operation_module(module: Any) -> bool:
     return isinstance(module, str) and module.startswith(("keras.src.ops.", "keras.ops."))
 
 
-# A layer's sub-layers in `layer.weights` order (MultiHeadAttention's four projections are saved by name, which
-# HDF5 lists alphabetically: key_dense before query_dense).
-_CHILD_ORDER = ("cell", "forward_layer", "backward_layer", "layer", "query_dense", "key_dense", "value_dense",
-                "output_dense")
+# A layer's sub-layers in `layer.weights` order (MultiHeadAttention's projections are saved by name, which HDF5
+# lists alphabetically: key_dense before query_dense, and its gate's `_gate_dense` first of all).
+_CHILD_ORDER = ("cell", "forward_layer", "backward_layer", "layer", "query_dense", "key_dense", "_gate_dense",
+                "value_dense", "output_dense")
 Found = list[tuple[str, Any]]  # (path in the file, dataset)
 
 

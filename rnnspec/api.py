@@ -53,21 +53,25 @@ def _check_text(source: str, path: str) -> list[ModelReport]:
     return reports
 
 
-def open_regular(path: str | Path) -> BinaryIO:
+def open_regular(path: str | Path, hint: str | None = None) -> BinaryIO:
     """`path` opened for reading if it is a regular file; a FIFO, device or socket is refused before anything
-    is read from it (opening a FIFO without O_NONBLOCK waits for a writer forever)."""
+    is read from it (opening a FIFO without O_NONBLOCK waits for a writer forever). `hint`, when given, says what
+    to give instead on every failure (a spec path's default: a file or a directory)."""
     shown = str(path)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise RnnspecError("E500", f"no such file: {shown}") from None
+        raise RnnspecError("E500", f"no such file: {shown}", hint=hint) from None
     except OSError as err:
-        raise RnnspecError("E500", f"cannot read {shown}: {err.strerror or err}") from None
+        raise RnnspecError("E500", f"cannot read {shown}: {err.strerror or err}", hint=hint) from None
+    except ValueError as err:  # a path with a NUL byte
+        raise RnnspecError("E500", f"cannot read {shown!r}: {err}", hint=hint) from None
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
         kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, device or socket)"
-        raise RnnspecError("E500", f"{shown} is {kind}", hint="give a file, or a directory to search for *.rnn")
+        raise RnnspecError("E500", f"{shown} is {kind}",
+                           hint=hint or "give a file, or a directory to search for *.rnn")
     if hasattr(os, "set_blocking"):
         os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")

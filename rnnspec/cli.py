@@ -596,14 +596,8 @@ def _read_input_file(path: str, names: list[str | None], model: str) -> list[Any
 
     from rnnspec.backends.numpy.npy import reading, zip_member
 
-    try:
-        file = api.open_regular(path)
-    except RnnspecError as err:
-        err.hint = "give an .npy file (or an .npz of one array)" if len(names) == 1 else \
-            "give an .npz of one array per input, by name"
-        raise
-    except ValueError as err:  # a path with a NUL byte
-        raise RnnspecError("E500", f"cannot read {path!r}: {err}") from None
+    file = api.open_regular(path, hint="give an .npy file (or an .npz of one array)" if len(names) == 1 else
+                            "give an .npz of one array per input, by name")
     several = len(names) > 1
     hint = INPUTS_HINT.format(", ".join(f"{name}=..." for name in names))
     with file:

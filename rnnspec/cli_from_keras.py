@@ -11,6 +11,13 @@ from rnnspec.errors import RnnspecError
 USAGE_CODES = ("E500", "E513")
 
 
+def _in_file(err: RnnspecError, file: str) -> RnnspecError:
+    """A Keras file has no lines to point at: its errors are placed in it by name, as a compiler's file errors."""
+    if not err.message.startswith(file):
+        err.message = f"{file}: {err.message}"
+    return err
+
+
 def _exit_code(err: RnnspecError) -> int | None:
     return EXIT_USAGE if err.code in USAGE_CODES or err.code == "E501" and "h5py" in err.message else None
 
@@ -33,7 +40,7 @@ def from_keras_command(file: str, output: str | None, name: str | None, weights:
     try:
         text = from_keras_file(file, name=name, weights=weights)
     except RnnspecError as err:
-        _fail(err, exit_code=_exit_code(err))
+        _fail(_in_file(err, file), exit_code=_exit_code(err))
     except MemoryError:
         _fail(RnnspecError("E503", f"out of memory while reading {file}"))
     if output is None:

@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 
 from rnnspec.errors import RnnspecError
 from rnnspec.infer import ModelReport
+from rnnspec.unparse import tensor_arguments, with_arguments
 
 MAX_CONFIG_BYTES = 64 << 20  # a config of 10,000 layers is ~40 MB of JSON
 MAX_LAYERS = 10_000  # as many as rnnspec builds (E502's limit)
@@ -68,13 +69,7 @@ def read_source(path: str | Path) -> Source:
     from rnnspec.api import open_regular
 
     shown = str(path)
-    try:
-        file = open_regular(path)
-    except RnnspecError as err:
-        err.hint = "give a saved Keras model: a .keras file, a .h5 file or a model.to_json() file"
-        raise
-    except ValueError as err:  # a path with a NUL byte
-        raise RnnspecError("E500", f"cannot read {shown!r}: {err}") from None
+    file = open_regular(path, hint="give a saved Keras model: a .keras file, a .h5 file or a model.to_json() file")
     with file:
         try:
             head = file.read(8)
@@ -548,12 +543,7 @@ def functional(config: dict[str, Any], name: str) -> Draft:
             extra = {"name": _quoted(call.layer)} if call.layer in named else {}
             extra.update({k: _value(v, lambda: Writer.argument(call.layer, entry.get("class_name", "?"), k, v))
                           for k, v in call.options.items()})
-            tensor_args = []
-            if call.states:
-                states = [name_of(ref) for ref in call.states]
-                tensor_args.append(f"initial_state=({', '.join(states)}{',' if len(states) == 1 else ''})")
-            if call.mask is not None:
-                tensor_args.append(f"mask={name_of(call.mask)}")
+            tensor_args = tensor_arguments(call, name_of)
             if call.layer in bindings:
                 if call.layer not in bound:
                     bound.add(call.layer)
@@ -561,8 +551,7 @@ def functional(config: dict[str, Any], name: str) -> Draft:
                 target = bindings[call.layer] + (f"({', '.join(tensor_args)})" if tensor_args else "")
             else:
                 text = writer.layer(entry, call.layer, extra=extra)
-                target = text if not tensor_args else \
-                    text[:-1] + (", " if text[-2] != "(" else "") + ", ".join(tensor_args) + ")"
+                target = with_arguments(text, tensor_args)
             sources = [name_of(ref) for ref in call.inputs]
             start = f"({', '.join(sources)})" if call.several else sources[0]
             width = widths.get((call.layer, call.node), 1)

@@ -192,18 +192,28 @@ def _input_call(dims: tuple[int | None, ...], dtype: str, batch: int | None, wri
     return f"Input({', '.join(args)})"
 
 
-def _call_text(node: LayerNode, call: Any, graph: Any, name_of: Any, fill: bool) -> str:
-    """A layer as called: its own text (or its bound name) with the call's tensor arguments."""
+def tensor_arguments(call: Any, name_of: Any) -> list[str]:
+    """A call's tensor arguments as written: `initial_state=(h, c)` and `mask=m` (`name_of` names a tensor)."""
     extra = []
     if call.states:
         states = [name_of(ref) for ref in call.states]
         extra.append(f"initial_state=({', '.join(states)}{',' if len(states) == 1 else ''})")
     if call.mask is not None:
         extra.append(f"mask={name_of(call.mask)}")
-    if call.layer in graph.layer_bindings:
-        name = graph.layer_bindings[call.layer]
-        return f"{name}({', '.join(extra)})" if extra else name
-    text = _layer(node, fill)
+    return extra
+
+
+def with_arguments(text: str, extra: list[str]) -> str:
+    """`Layer(args)` with more arguments after its own."""
     if not extra:
         return text
     return text[:-1] + (", " if text[-2] != "(" else "") + ", ".join(extra) + ")"
+
+
+def _call_text(node: LayerNode, call: Any, graph: Any, name_of: Any, fill: bool) -> str:
+    """A layer as called: its own text (or its bound name) with the call's tensor arguments."""
+    extra = tensor_arguments(call, name_of)
+    if call.layer in graph.layer_bindings:
+        name = graph.layer_bindings[call.layer]
+        return f"{name}({', '.join(extra)})" if extra else name
+    return with_arguments(_layer(node, fill), extra)

@@ -242,14 +242,14 @@ def test_several_models_and_every_assertion_kind() -> None:
         "    expect trainable 900\n"
         "    expect non_trainable 100\n"
         "model b: LSTM(4) model c: GRU(5)\n"
-        "    expect flops 3   # an unknown kind parses; checking it is the registry's job (E209)\n",
+        "    expect latency 3   # an unknown kind parses; checking it is the registry's job (E209)\n",
         path="f.rnn",
     )
     assert [m.name for m in module.models] == ["a", "b", "c"]
     a, b, c = module.models
     assert [(x.kind, plain(x.value)) for x in a.assertions] == [
         ("shape", (("name", "None"), 3)), ("params", 1000), ("trainable", 900), ("non_trainable", 100)]
-    assert b.assertions == () and [x.kind for x in c.assertions] == ["flops"]
+    assert b.assertions == () and [x.kind for x in c.assertions] == ["latency"]
     assert module.path == "f.rnn" and a.span.path == "f.rnn"
 
 

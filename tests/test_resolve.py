@@ -109,7 +109,7 @@ EMB = "Embedding(100, 8)\n> "  # a first layer that implies the input, so the la
      "a model named 'twice' is already defined (line 1)", "its own name"),
     (EMB + "LSTM(3)\n  expect shapes (None, 3)", "E209", 3, 10, "unknown assertion 'expect shapes'",
      "did you mean 'shape'?"),
-    (EMB + "LSTM(3)\n  expect flops 3", "E209", 3, 10, "unknown assertion 'expect flops'",
+    (EMB + "LSTM(3)\n  expect latency 3", "E209", 3, 10, "unknown assertion 'expect latency'",
      "use: expect shape, expect params"),
     (EMB + "LSTM(3) expect params -1", "E202", 2, 25, "'expect params' expects a count", None),
     (EMB + "LSTM(3) expect shape 3", "E202", 2, 24, "expect shape expects a shape", None),

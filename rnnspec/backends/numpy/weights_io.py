@@ -133,13 +133,7 @@ def load_from_keras(model: NumpyModel, keras_model: Any) -> None:
 
 def _open(path: str | Path) -> BinaryIO:
     """A regular, non-empty file opened for reading (a FIFO is refused without waiting on it)."""
-    try:
-        file = open_regular(path)
-    except RnnspecError as err:
-        err.hint = "give a weights file: .npz, .keras, .weights.h5 or .h5"
-        raise
-    except ValueError as err:  # a path with a NUL byte
-        raise RnnspecError("E500", f"cannot read {path!r}: {err}") from None
+    file = open_regular(path, hint="give a weights file: .npz, .keras, .weights.h5 or .h5")
     with reading(str(path)):
         empty = file.seek(0, io.SEEK_END) == 0
         file.seek(0)

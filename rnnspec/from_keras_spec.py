@@ -13,19 +13,16 @@ import json
 import keyword
 import math
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from rnnspec.errors import RnnspecError
 from rnnspec.infer import ModelReport
+from rnnspec.keras_config import Source, bad_config, parse_config, read_source
 from rnnspec.unparse import tensor_arguments, with_arguments
 
-MAX_CONFIG_BYTES = 64 << 20  # a config of 10,000 layers is ~40 MB of JSON
 MAX_LAYERS = 10_000  # as many as rnnspec builds (E502's limit)
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-ZIP_MAGIC = b"PK\x03\x04"
 FLOAT32 = "float32"
 
 # Keys Keras writes in a layer's config that rnnspec has no argument for, with the one value rnnspec means:
@@ -46,111 +43,15 @@ OBJECT_MODULES = {"keras.initializers": "initializer", "keras.regularizers": "re
 CALL_KWARGS = ("mask", "initial_state", "training")
 
 
-def _bad(message: str, hint: str | None = None) -> RnnspecError:
-    return RnnspecError("E513", message, hint=hint or "give a model saved by Keras: model.save('m.keras'), "
-                        "model.save('m.h5'), or model.to_json() written to a .json file")
-
-
-# ---------------------------------------------------------------------------------------------- reading
-
-
-@dataclass
-class Source:
-    """A Keras model's config and, where the file holds them, the path to read its weights from."""
-
-    config: dict[str, Any]
-    shown: str
-    weights_path: str | None = None  # a .keras or .h5 file the NumPy weight readers take
-    live: Any = None  # a keras.Model handed in (from_keras)
-
-
-def read_source(path: str | Path) -> Source:
-    """The config of a `.keras` zip, a legacy `.h5` or a JSON file, told apart by their first bytes."""
-    from rnnspec.api import open_regular
-
-    shown = str(path)
-    file = open_regular(path, hint="give a saved Keras model: a .keras file, a .h5 file or a model.to_json() file")
-    with file:
-        try:
-            head = file.read(8)
-            file.seek(0)
-            if head.startswith(ZIP_MAGIC):
-                return Source(_zip_config(file, shown), shown, shown)
-            if head == HDF5_MAGIC:
-                return Source(_h5_config(file, shown), shown, shown)
-            data = file.read(MAX_CONFIG_BYTES + 1)
-        except OSError as err:
-            raise RnnspecError("E500", f"cannot read {shown}: {err.strerror or err}") from None
-    if len(data) > MAX_CONFIG_BYTES:
-        raise _bad(f"{shown} is larger than a Keras config can be ({MAX_CONFIG_BYTES >> 20} MB)")
-    return Source(parse_config(data, shown), shown)
-
-
-def _zip_config(file: Any, shown: str) -> dict[str, Any]:
-    try:
-        with zipfile.ZipFile(file) as archive:
-            info = archive.NameToInfo.get("config.json")
-            if info is None:
-                raise _bad(f"{shown} is a zip without config.json, not a .keras file")
-            if info.file_size > MAX_CONFIG_BYTES:
-                raise _bad(f"{shown} (config.json) declares {info.file_size:,} bytes, more than a Keras config can "
-                           f"be ({MAX_CONFIG_BYTES >> 20} MB)")
-            with archive.open(info) as member:
-                data = member.read(MAX_CONFIG_BYTES + 1)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError) as err:
-        raise _bad(f"{shown} is not a readable .keras file: {err}") from None
-    except OSError as err:
-        raise RnnspecError("E500", f"cannot read {shown}: {err.strerror or err}") from None
-    if len(data) > MAX_CONFIG_BYTES:
-        raise _bad(f"{shown} (config.json) is larger than it declares")
-    return parse_config(data, f"{shown} (config.json)")
-
-
-def _h5_config(file: Any, shown: str) -> dict[str, Any]:
-    try:
-        import h5py
-    except ImportError:
-        raise RnnspecError("E501", "reading a Keras .h5 file needs h5py",
-                           hint="install it with: pip install 'rnnspec[h5]'") from None
-    try:
-        with h5py.File(file, "r") as handle:
-            if "model_config" not in handle.attrs:
-                raise _bad(f"{shown} holds no model_config: a weights file, not a saved model",
-                           hint="save the whole model (model.save('m.h5')), or give its .keras or config.json")
-            attribute = handle.attrs.get_id("model_config")
-            if attribute.get_storage_size() > MAX_CONFIG_BYTES:
-                raise _bad(f"{shown}'s model_config is larger than a Keras config can be")
-            data = handle.attrs["model_config"]
-    except RnnspecError:
-        raise
-    except Exception as err:  # h5py raises OSError, KeyError, TypeError... for a broken file
-        raise _bad(f"{shown} is not a readable HDF5 file: {err}") from None
-    if not isinstance(data, (bytes, str)):
-        raise _bad(f"{shown}'s model_config is not text")
-    return parse_config(data.encode("utf-8") if isinstance(data, str) else data, f"{shown} (model_config)")
-
-
-def parse_config(data: bytes, where: str) -> dict[str, Any]:
-    try:
-        config = json.loads(data)
-    except RecursionError:
-        raise _bad(f"{where} is nested too deeply to be a Keras config") from None
-    except ValueError as err:
-        raise _bad(f"{where} is not valid JSON: {err}") from None
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise _bad(f"{where} is not a Keras model config (an object with class_name and config)")
-    return config
-
-
 # ---------------------------------------------------------------------------------------------- config access
 
 
 def _get(mapping: Any, key: str, where: str, kind: type | tuple[type, ...] = object) -> Any:
     if not isinstance(mapping, dict) or key not in mapping:
-        raise _bad(f"malformed Keras config: {where} has no '{key}'")
+        raise bad_config(f"malformed Keras config: {where} has no '{key}'")
     value = mapping[key]
     if not isinstance(value, kind):
-        raise _bad(f"malformed Keras config: {where}.{key} is a {type(value).__name__}")
+        raise bad_config(f"malformed Keras config: {where}.{key} is a {type(value).__name__}")
     return value
 
 
@@ -325,7 +226,7 @@ def input_text(entry: Any, name: str) -> str:
     config = _get(entry, "config", f"input '{name}'", dict)
     shape = config.get("batch_shape", config.get("batch_input_shape"))
     if not isinstance(shape, list) or not shape or not all(d is None or type(d) is int for d in shape):
-        raise _bad(f"malformed Keras config: input '{name}' has no batch_shape")
+        raise bad_config(f"malformed Keras config: input '{name}' has no batch_shape")
     for key, value in config.items():
         if key in ("batch_shape", "batch_input_shape", "name", "dtype", "sparse", "ragged"):
             continue
@@ -415,10 +316,10 @@ def _quoted(name: str) -> str:
 
 def _history(tensor: Any, where: str) -> Ref:
     if not (isinstance(tensor, dict) and tensor.get("class_name") == "__keras_tensor__"):
-        raise _bad(f"malformed Keras config: {where} is not a tensor")
+        raise bad_config(f"malformed Keras config: {where} is not a tensor")
     history = _get(tensor.get("config"), "keras_history", where, list)
     if len(history) != 3 or not isinstance(history[0], str) or not all(type(i) is int for i in history[1:]):
-        raise _bad(f"malformed Keras config: {where} has a bad keras_history")
+        raise bad_config(f"malformed Keras config: {where} has a bad keras_history")
     return history[0], history[1], history[2]
 
 
@@ -462,7 +363,7 @@ def functional(config: dict[str, Any], name: str) -> Draft:
     for index, entry in enumerate(entries):
         layer = _get(entry, "name", f"layer {index}", str)
         if layer in by_name:
-            raise _bad(f"malformed Keras config: two layers are named '{layer}'")
+            raise bad_config(f"malformed Keras config: two layers are named '{layer}'")
         by_name[layer], order[layer] = entry, index
         if _operation(entry):
             operations.add(layer)
@@ -495,7 +396,7 @@ def functional(config: dict[str, Any], name: str) -> Draft:
     for call in calls:
         for ref in (*call.inputs, *call.states, *([call.mask] if call.mask else [])):
             if ref[0] not in called:
-                raise _bad(f"malformed Keras config: layer '{call.layer}' reads '{ref[0]}', which is no layer")
+                raise bad_config(f"malformed Keras config: layer '{call.layer}' reads '{ref[0]}', which is no layer")
     inputs = [_history({"class_name": "__keras_tensor__", "config": {"keras_history": ref}}, "an input")
               for ref in _triples(config.get("input_layers"), "input_layers")]
     outputs = [_history({"class_name": "__keras_tensor__", "config": {"keras_history": ref}}, "an output")
@@ -518,7 +419,7 @@ def functional(config: dict[str, Any], name: str) -> Draft:
     widths = {(c.layer, c.node): _output_count(by_name[c.layer], c) for c in ordered}
     for ref in [*refs_used, *outputs]:
         if ref[:2] in widths and ref[2] >= widths[ref[:2]]:
-            raise _bad(f"malformed Keras config: layer '{ref[0]}' has no output {ref[2]}")
+            raise bad_config(f"malformed Keras config: layer '{ref[0]}' has no output {ref[2]}")
     for ref in [*refs_used, *outputs]:
         if ref not in tensor_names:
             tensor_names[ref] = _identifier(f"t_{ref[0]}_{ref[1]}_{ref[2]}", taken)
@@ -597,7 +498,7 @@ def _triples(value: Any, where: str) -> list[Any]:
     if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
         return [value]  # one input or output is written as its triple alone
     if not isinstance(value, list) or not value:
-        raise _bad(f"malformed Keras config: no {where}")
+        raise bad_config(f"malformed Keras config: no {where}")
     return value
 
 
@@ -606,7 +507,7 @@ def _call(layer: str, index: int, node: Any, options: Sequence[str], entry: dict
     args = _get(node, "args", where, list)
     kwargs = _get(node, "kwargs", where, dict)
     if not args:
-        raise _bad(f"malformed Keras config: {where} has no input")
+        raise bad_config(f"malformed Keras config: {where} has no input")
     several = isinstance(args[0], list) or len(args) > 1
     tensors = args[0] if isinstance(args[0], list) else args
     if not all(_is_tensor(t) for t in tensors) or isinstance(args[0], list) and len(args) > 1:
@@ -669,7 +570,7 @@ def _topological(calls: list[Call], inputs: list[Ref], order: dict[str, int]) ->
         ready = [c for c in waiting if all(ref[:2] in made for ref in (*c.inputs, *c.states, *([c.mask] if c.mask
                                                                                                 else [])))]
         if not ready:
-            raise _bad("malformed Keras config: its layers' calls form a cycle or read tensors no layer makes")
+            raise bad_config("malformed Keras config: its layers' calls form a cycle or read tensors no layer makes")
         call = min(ready, key=rank)
         waiting.remove(call)
         made.add((call.layer, call.node))
@@ -743,7 +644,7 @@ def model_draft(config: dict[str, Any], name: str | None) -> Draft:
                            hint="rnnspec reads Sequential and functional models; a subclassed model's call is "
                            "Python code: rebuild it as a functional model")
     if not isinstance(inner, dict):
-        raise _bad("malformed Keras config: the model has no config")
+        raise bad_config("malformed Keras config: the model has no config")
     given = name or str(inner.get("name") or "model")
     model_name = given if given == "model" else _identifier(given, set())
     if name is not None and model_name != name:
@@ -919,9 +820,9 @@ def convert(source: Source, name: str | None = None, with_weights: bool = False)
             raise _misfit(f"the spec rnnspec wrote back does not check: {report.errors[0]}")
         _cross_check(report, draft, source.config)
     except RecursionError:
-        raise _bad(f"{source.shown} is nested too deeply to be a Keras model") from None
+        raise bad_config(f"{source.shown} is nested too deeply to be a Keras model") from None
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as err:  # a config of the wrong shape
-        raise _bad(f"malformed Keras config in {source.shown}: {type(err).__name__}: {err}") from None
+        raise bad_config(f"malformed Keras config in {source.shown}: {type(err).__name__}: {err}") from None
     figures, numpy_model = weigh(source, report, with_weights)
     text = text + expectations(report, figures)
     final = check(text, path="<from-keras>")[0]

@@ -479,7 +479,12 @@ def _check_costs(assertions: list[ModelAssertion], report: ModelReport) -> None:
                 "E403", f"model '{report.name}' has an unknown length, so its {what} depend on it ({formula})",
                 assertion.span, f"state the length: expect {assertion.kind} {assertion.expected} at T=100"))
             continue
-        at = assertion.at if symbolic else None
+        if assertion.at is not None and not symbolic:
+            report.errors.append(RnnspecError(
+                "E403", f"model '{report.name}' has no unknown length, so 'at T={assertion.at:,}' says nothing",
+                assertion.span, f"its {what} are the same at any T: expect {assertion.kind} N"))
+            continue
+        at = assertion.at
         if at not in totals:
             totals[at] = cost_at(report, at)[1]
         total = totals[at]
@@ -492,9 +497,11 @@ def _check_costs(assertions: list[ModelAssertion], report: ModelReport) -> None:
             continue
         actual = getattr(total, assertion.kind)
         if actual != assertion.expected:
-            report.errors.append(RnnspecError(
+            error = RnnspecError(
                 "E403", f"expected {assertion.expected:,} {what}{where}, inferred {actual:,}", assertion.span,
-                "rnnspec summary --cost lists each layer's share (docs/cost.md says what is counted)"))
+                "rnnspec summary --cost lists each layer's share (docs/cost.md says what is counted)")
+            error.inferred = actual  # type: ignore[attr-defined]  # what `check --update` writes in its place
+            report.errors.append(error)
 
 
 def check_module(module: Module, seen: dict[str, Span] | None = None) -> list[ModelReport]:

@@ -25,7 +25,6 @@ from rnnspec.syntax import Assertion, ModelDef
 ASSERTION_CODES = frozenset({"E400", "E401", "E402", "E403"})  # failures --update fixes; any other error blocks it
 COUNTS = ("params", "trainable", "non_trainable")
 _NUMBER = re.compile(r"[ \t]*([+-]?[0-9][0-9_]*)")
-_INFERRED = re.compile(r"inferred ([0-9][0-9,_]*)\s*$")  # a number, not a formula in T
 _NOTE_FOUND = re.compile(r"(?:outputs|are) (\(.*\)), but the spec says")
 _SHAPE = re.compile(r"\([^()]*\)")
 _REST_OF_LINE = re.compile(r"[ \t\r]*(?:#[^\n]*)?(?:\n|$)")
@@ -166,14 +165,11 @@ def _refreshed(assertion: Assertion, error: RnnspecError, report: ModelReport, t
     if assertion.kind in COUNTS:
         inferred = {"params": report.total, "trainable": report.trainable,
                     "non_trainable": report.non_trainable}[assertion.kind]
-    else:  # a cost (`expect macs N at T=n`): the figure the checker inferred, as its error states it
+    else:  # a cost (`expect macs N at T=n`): the figure the checker inferred, which its error carries
         inferred = getattr(error, "inferred", None)
-        if not isinstance(inferred, int):
-            found = _INFERRED.search(error.message)
-            if found is None:
-                raise RnnspecError(error.code, f"cannot update 'expect {assertion.kind}': {error.message}",
-                                   assertion.span)
-            inferred = int(found.group(1).replace(",", "").replace("_", ""))
+        if not isinstance(inferred, int):  # a formula in T, or no count at all: nothing to write
+            raise RnnspecError(error.code, f"cannot update 'expect {assertion.kind}': {error.message}",
+                               assertion.span)
     number = _NUMBER.match(text, offsets.end(assertion.kind_span))  # the figure right after the kind
     if number is None:
         raise RnnspecError(error.code, f"cannot update 'expect {assertion.kind}': no number after it", assertion.span)

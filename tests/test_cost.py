@@ -340,6 +340,8 @@ def test_expect_macs_without_a_length_needs_one() -> None:
 def test_expect_macs_of_a_known_shape_needs_no_length() -> None:
     assert not _errors("Input(3) > Dense(4) expect macs 12 expect flops 28")  # 2 x 12 + 4 bias adds
     assert [e.code for e in _errors("Input(3) > Dense(4) expect flops 29")] == ["E403"]
+    [error] = _errors("Input(3) > Dense(4) expect macs 12 at T=100")  # a length that changes nothing is refused
+    assert error.code == "E403" and "no unknown length" in error.message and "at T=" not in (error.hint or "")
 
 
 def test_expect_macs_in_a_functional_model() -> None:

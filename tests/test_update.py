@@ -11,8 +11,7 @@ from click.testing import CliRunner
 import rnnspec
 from rnnspec.cli import main
 from rnnspec.errors import RnnspecError
-from rnnspec.parser import parse
-from rnnspec.update import _Offsets, _refreshed, apply_edits, update_spec
+from rnnspec.update import update_spec
 
 from .conftest import ROOT, SPECS
 
@@ -104,15 +103,25 @@ def test_a_file_that_does_not_parse_is_refused() -> None:
         raise AssertionError("no error")
 
 
-def test_a_cost_assertion_takes_the_figure_its_error_states() -> None:
-    """Cost assertions (`expect macs N at T=n`) are checked elsewhere; --update reads the inferred figure from
-    the error (or its `inferred` attribute) and rewrites only the number after the kind."""
-    text = "Input(3) > Dense(2)\nexpect macs 1_000\n"
-    assertion = parse(text).models[0].assertions[0]
-    report = rnnspec.check(text)[0]
-    error = RnnspecError("E403", "expected 1,000 MACs at T=5, inferred 2,500", assertion.span)
-    edit = _refreshed(assertion, error, report, text, _Offsets(text))
-    assert apply_edits(text, [edit]) == "Input(3) > Dense(2)\nexpect macs 2_500\n"
+def test_a_cost_assertion_gets_the_inferred_figure_and_keeps_its_length(tmp_path: Path) -> None:
+    """Only the number after the kind changes (`at T=n` stays); the figure is the checker's own at that length."""
+    from rnnspec.cost import cost_at
+
+    spec = "Input(None, 3) > LSTM(4)"
+    path = tmp_path / "a.rnn"
+    path.write_text(f"{spec}\nexpect shape (None, 4)\nexpect params 128\nexpect macs 1_000 at T=50\n")
+    assert run("check", "--update", str(path)).exit_code == 0
+    macs = cost_at(rnnspec.select(spec), 50)[1].macs  # type: ignore[union-attr]
+    assert path.read_text().endswith(f"\nexpect macs {macs:_} at T=50\n") and macs != 1_000
+    assert run("check", str(path)).exit_code == 0
+
+
+def test_a_cost_formula_is_not_written_in_place_of_a_number(tmp_path: Path) -> None:
+    path = tmp_path / "a.rnn"
+    text = "Input(None, 3) > LSTM(4)\nexpect macs 1_000\n"  # no length: the count is a formula in T
+    path.write_text(text)
+    result = run("check", "--update", str(path))
+    assert result.exit_code == 1 and path.read_text() == text
 
 
 def test_check_update_writes_and_check_diff_shows(tmp_path: Path) -> None:

@@ -58,7 +58,9 @@ def _item(item: Item, fill: bool) -> str:
 
 
 def _layer(node: LayerNode, fill: bool = False) -> str:
-    args = []
+    """A layer as a person writes it (`LSTM(4, seq)`, `mask_zero`), or with `fill` every argument as `name=value`."""
+    positional, flags, keywords = [], [], []
+    short = {} if fill else _flag_names(node.kind)
     for param in node.kind.params:
         if param.name not in node.args:
             continue
@@ -67,10 +69,17 @@ def _layer(node: LayerNode, fill: bool = False) -> str:
         if not fill and not param.required and type(value) is type(default) and value == default:
             continue
         if param.required and param.positional:
-            args.append(_value(value, fill))
+            positional.append(_value(value, fill))
+        elif value is True and param.name in short:
+            flags.append(short[param.name])
         else:
-            args.append(f"{param.name}={_value(value, fill)}")
-    return f"{node.type_name}({', '.join(args)})"
+            keywords.append(f"{param.name}={_value(value, fill)}")
+    return f"{node.type_name}({', '.join(positional + flags + keywords)})"
+
+
+def _flag_names(kind: Any) -> dict[str, str]:
+    """The bare word that sets each boolean argument to true: a declared alias (`seq`) or else its own name."""
+    return {target: alias for alias, (target, value) in kind.flag_table.items() if value is True}
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -94,3 +94,32 @@ def test_readme_python_runs_as_written(block: str, tmp_path: Path, monkeypatch: 
     assert claims, "each README block shows at least one result"
     for expression, value in claims:
         assert eval(expression, namespace) == value, expression  # noqa: S307
+
+
+def readme_command_lines() -> list[str]:
+    """The `rnnspec ...` lines of the README's command-line block, in order (later ones use earlier outputs)."""
+    section = (ROOT / "README.md").read_text().split("## The command line", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+    return [line.split("  #", 1)[0].strip() for line in block.splitlines() if line.strip()]
+
+
+@pytest.mark.keras  # `rnnspec compile` builds a Keras model
+def test_every_readme_command_line_runs_as_written(tmp_path: Path) -> None:
+    """A newcomer pastes these lines in the repository root: each must succeed, in order. They run in a copy of
+    the bundled specs (`check --update` and `fmt` rewrite files), through the installed entry point."""
+    import shlex
+    import subprocess
+    import sys
+
+    shutil.copytree(ROOT / "specs", tmp_path / "specs")
+    bin_dir = Path(sys.executable).parent
+    lines = readme_command_lines()
+    assert len(lines) >= 10
+    for line in lines:
+        argv = shlex.split(line)
+        argv[0] = str(bin_dir / argv[0]) if argv[0] == "rnnspec" else sys.executable
+        proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, f"{line}\n{proc.stdout}\n{proc.stderr}"
+    assert (tmp_path / "translator.svg").is_file() and (tmp_path / "stacked.rnn").is_file()
+    for spec in (ROOT / "specs").glob("*.rnn"):  # the bundled specs are already formatted and current
+        assert (tmp_path / "specs" / spec.name).read_bytes() == spec.read_bytes()

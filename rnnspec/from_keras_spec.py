@@ -296,14 +296,28 @@ def sequential(config: dict[str, Any], name: str) -> Draft:
                  without_input=(lambda named: build(named, False)) if head is not None else None)
 
 
+MAX_GROUP = 8  # the longest group of layers looked for as a repeat, `(LSTM(64, seq) > Dropout(0.2)) x2`
+
+
 def _runs(texts: list[tuple[str, bool]]) -> list[tuple[str, int]]:
-    """Consecutive equal layer texts (unnamed ones) as (text, how many times)."""
+    """Consecutive equal layer texts (unnamed ones), or equal groups of up to MAX_GROUP layers, as (text, how
+    many times): a repeat is written as one. Linear: each start tries MAX_GROUP lengths and skips what it folds."""
     runs: list[tuple[str, int]] = []
-    for text, foldable in texts:
-        if foldable and runs and runs[-1][0] == text and not text.startswith("Input("):
-            runs[-1] = (text, runs[-1][1] + 1)
-        else:
-            runs.append((text, 1))
+    i = 0
+    while i < len(texts):
+        length, count = 1, 1
+        for size in range(1, min(MAX_GROUP, (len(texts) - i) // 2) + 1):
+            block = texts[i:i + size]
+            if not all(foldable and not text.startswith("Input(") for text, foldable in block):
+                break
+            times = 1
+            while texts[i + times * size:i + (times + 1) * size] == block:
+                times += 1
+            if times > 1 and size * times > length * count:
+                length, count = size, times
+        block = [text for text, _ in texts[i:i + length]]
+        runs.append((block[0] if length == 1 else "(" + " > ".join(block) + ")", count))
+        i += length * count
     return runs
 
 

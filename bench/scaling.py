@@ -30,8 +30,12 @@ from pathlib import Path
 from typing import Callable
 
 from rnnspec.api import check
+from rnnspec.cost import model_cost
+from rnnspec.drawing import render
+from rnnspec.formatting import format_spec
 from rnnspec.parser import MAX_SOURCE_CHARS
 from rnnspec.unparse import spec_text
+from rnnspec.update import update_spec
 
 LIMIT_RATIO = 2.6  # growth per doubling above this: super-linear (linear is 2, quadratic 4)
 SIZES_FITTED = 4
@@ -48,7 +52,7 @@ class Row:
     unit: Callable[[int], str]
     head: str = ""
     tail: str = ""
-    run: str = "check"  # check | fill | cli-text | cli-tree | cli-json
+    run: str = "check"  # check | fill | fmt | update | graph | cost | cli-text | cli-tree | cli-json
     memory: bool = False
     both: str = ""  # a second piece per unit, after all the first ones (assertions after a chain)
 
@@ -82,6 +86,16 @@ ROWS = [
         head="y0 = Input(5, 4)\nh0 = Input(4)"),
     Row("fill: a functional model written back", lambda i: f"\na{i} = x{i} > Dense(4)\nx{i + 1} = (a{i}, x{i}) > Add",
         head="x0 = Input(4)", run="fill"),
+    Row("fmt: a messy chain laid out", lambda i: "\n  >Dense( 4 )   # a comment", head="Input(4)", run="fmt"),
+    Row("fmt: models per file", lambda i: f"model m{i}:  Input(4)>Dense(4)\n\n\n", run="fmt"),
+    Row("update: failed assertions rewritten", _layers("Dense(4) : (None, 5)"), head="Input(4)", run="update"),
+    Row("update: expect lines added per model", lambda i: f"model m{i}:\n    Input(4) > Dense(4)\n", run="update"),
+    Row("graph: a chain drawn (svg, dot, mermaid)", _layers("LSTM(4, seq)"), head="Input(5, 3)", run="graph"),
+    Row("graph: a functional model drawn", lambda i: f"\na{i} = x{i} > Dense(4)\nx{i + 1} = (a{i}, x{i} > shared) > Add",
+        head="x0 = Input(4)\nshared = Dense(4)", run="graph"),
+    Row("cost: a chain of unknown length, fitted in T", _layers("LSTM(4, seq)"), head="Input(None, 3)", run="cost"),
+    Row("cost: a strided chain, inferred at each length", _layers("Conv1D(4, 3, strides=2, padding=same)"),
+        head="Input(None, 3)", run="cost"),
     Row("cli: errors printed per file", lambda i: "\n    > Dense(-1)", head="Input(4)", run="cli-text"),
     Row("cli: files in a tree", lambda i: "Input(4) > Dense(4)\n", run="cli-tree"),
     Row("cli: JSON over many files", lambda i: "Input(4) > Dense(4)\n", run="cli-json", memory=True),
@@ -103,6 +117,8 @@ def sizes(row: Row, max_chars: int, max_files: int) -> list[int]:
     per_unit = max(len(row.unit(0)) + len(row.both), 1)
     count = max(2048 // per_unit, 1)
     counts = []
+    if row.run == "update":  # the updated file must stay within the limit too: it gains expect lines
+        max_chars //= 3
     while len(source_of(row, count)) <= max_chars:
         counts.append(count)
         count *= 2
@@ -110,10 +126,21 @@ def sizes(row: Row, max_chars: int, max_files: int) -> list[int]:
 
 
 def _in_process(row: Row, source: str) -> None:
+    if row.run == "fmt":
+        format_spec(source)
+        return
+    if row.run == "update":
+        update_spec(source)
+        return
     reports = check(source, path="bench.rnn")
-    if row.run == "fill":
-        for report in reports:
+    for report in reports:
+        if row.run == "fill":
             spec_text(report, fill=True)
+        elif row.run == "graph":
+            for fmt in ("svg", "dot", "mermaid"):
+                render(report, fmt)
+        elif row.run == "cost":
+            model_cost(report)
 
 
 def _cli(row: Row, count: int, workdir: Path) -> tuple[float, int]:

@@ -254,11 +254,15 @@ def _no_empty_path(ctx: click.Context, param: click.Parameter, paths: tuple[str,
               "inferred (stale ones refreshed, missing shape and params added; docs/fmt.md).")
 @click.option("--diff", is_flag=True, help="Show what --update would change as a unified diff, write nothing; exit 1 "
               "if anything would change.")
+@click.option("--cost", is_flag=True, help="With --format json: each model's and layer's MACs, FLOPs and output size "
+              "(docs/cost.md).")
 def check(paths: tuple[str, ...], exprs: tuple[str, ...], fmt: str, strict: bool, fill: bool, allow: frozenset[str],
-          max_errors: int, update: bool, diff: bool) -> None:
+          max_errors: int, update: bool, diff: bool, cost: bool) -> None:
     """Check every model and assertion in PATHS (files, or directories searched for *.rnn)."""
     if not paths and not exprs:
         raise click.UsageError("give at least one PATH or -e 'SPEC'")
+    if cost and fmt != "json":
+        raise click.UsageError("--cost adds costs to --format json; `rnnspec summary --cost` prints them as a table")
     stale = unwritten = False
     if update or diff:
         if exprs:
@@ -275,7 +279,8 @@ def check(paths: tuple[str, ...], exprs: tuple[str, ...], fmt: str, strict: bool
         _write(f'{{\n  "schema_version": {JSON_SCHEMA_VERSION},\n  "sources": [', end="")
         for index, result in enumerate(results):  # each source written as soon as it is checked, then dropped
             tally.add(result)
-            _write(("," if index else "") + "\n" + textwrap.indent(json.dumps(_source_json(result), indent=2), "    "),
+            _write(("," if index else "") + "\n" + textwrap.indent(json.dumps(_source_json(result, cost), indent=2),
+                                                                    "    "),
                    end="")
         _write("")
         _write(f'  ],\n  "ok": {json.dumps(tally.exit_code(strict) == EXIT_OK)}\n}}')
@@ -315,9 +320,9 @@ def _show_limited(result: SourceResult, errors: list[RnnspecError], warnings: li
              "(--max-errors 0 shows all)")
 
 
-def _source_json(result: SourceResult) -> dict[str, object]:
+def _source_json(result: SourceResult, cost: bool = False) -> dict[str, object]:
     return {"path": result.path, "errors": [e.as_dict() for e in result.errors],
-            "models": [report_json(m) for m in result.reports]}
+            "models": [report_json(m, cost) for m in result.reports]}
 
 
 def _one_source(file: str | None, expr: str | None) -> SourceResult:

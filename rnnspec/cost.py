@@ -344,30 +344,67 @@ def call_cost(node: LayerNode, ins: Sequence[tuple], outs: Sequence[tuple], weig
 # ------------------------------------------------------------------ a model's costs at known lengths
 
 
-def row_costs(report: "ModelReport") -> list[Cost | None]:
-    """Per row of `report` (which must have inferred), its cost; None where a shape stays unknown."""
-    costs: list[Cost | None] = []
+Shapes = list[tuple[list[tuple], list[tuple]]]  # per call of a row: its input shapes and output shapes
+
+
+def call_shapes(report: "ModelReport") -> list[Shapes]:
+    """Per row of `report`, the shapes of each of its calls (a chain's row: one call, one input, one output)."""
     network = report.network
-    seen: dict[tuple, Cost] = {}  # a repeat's copies: one node on the same shapes, costed once
+    if network is None:
+        return [[([row.input_shape], [row.output_shape])] for row in report.rows]
+    graph, tensors = network.graph, network.tensors
+    per_row = []
     for row in report.rows:
+        calls = []
+        for index in row.calls:
+            outs = [t.shape for t in tensors[index]]
+            calls.append(([tensors[r.call][r.index].shape for r in graph.calls[index].inputs] or outs, outs))
+        per_row.append(calls)
+    return per_row
+
+
+def row_costs(report: "ModelReport", shapes: list[Shapes] | None = None) -> list[Cost | None]:
+    """Per row of `report` (which must have inferred), its cost on `shapes` (by default the report's own); None
+    where a shape stays unknown."""
+    costs: list[Cost | None] = []
+    seen: dict[tuple, Cost] = {}  # a repeat's copies: one node on the same shapes, costed once
+    for row, calls in zip(report.rows, call_shapes(report) if shapes is None else shapes):
         try:
-            if network is None:  # a chain: one call, one input, one output
-                key = (id(row.node), row.input_shape, row.output_shape)
-                if key not in seen:
-                    seen[key] = call_cost(row.node, (row.input_shape,), (row.output_shape,), row.weights)
-                costs.append(seen[key])
-                continue
             total = Cost(0, 0, 0)
-            graph = network.graph
-            for index in row.calls:
-                call = graph.calls[index]
-                outs = [t.shape for t in network.tensors[index]]
-                ins = [network.tensors[r.call][r.index].shape for r in call.inputs] or outs
-                total += call_cost(row.node, ins, outs, row.weights)
+            for ins, outs in calls:
+                key = (id(row.node), *ins, None, *outs)
+                if key not in seen:
+                    seen[key] = call_cost(row.node, ins, outs, row.weights)
+                total += seen[key]
             costs.append(total)
         except Unknown:
             costs.append(None)
     return costs
+
+
+def _at(shapes: list[Shapes], length: int) -> list[Shapes]:
+    """Every unknown dimension after the batch set to `length`."""
+    memo: dict[tuple, tuple] = {}  # a model has few distinct shapes
+
+    def fixed(shape: tuple) -> tuple:
+        done = memo.get(shape)
+        if done is None:
+            done = memo[shape] = (shape[0], *(length if d is None else d for d in shape[1:]))
+        return done
+
+    return [[([fixed(s) for s in ins], [fixed(s) for s in outs]) for ins, outs in calls] for calls in shapes]
+
+
+def _lengths_are_t(report: "ModelReport", shapes: list[Shapes]) -> bool:
+    """Whether every unknown dimension of every row is T itself, as the model inferred again at two lengths
+    shows: then a cost at any T is the rules on the shapes with T put in, with no inference again. A stride, a
+    pooling or a window (ceil(T/2), T-2) or a length the data decides is not, and the model is inferred at
+    each length instead."""
+    for probe in (SAMPLES[0], CHECKS[-1]):
+        again = at_length(report, probe)
+        if again is None or call_shapes(again) != _at(shapes, probe):
+            return False
+    return True
 
 
 def total_cost(report: "ModelReport", costs: Sequence[Cost | None]) -> Cost | None:
@@ -545,13 +582,26 @@ def _constant(c: Cost | None) -> CostFigures:
 
 def model_cost(report: "ModelReport") -> ModelCost:
     """Costs of an inferred report: at its shapes when every length is known; otherwise fitted in T."""
+    from rnnspec.parser import cyclic_gc_paused
+
+    with cyclic_gc_paused():  # shapes and costs hold no cycles: the collector's passes would only cost time
+        return _model_cost(report)
+
+
+def _model_cost(report: "ModelReport") -> ModelCost:
     if not has_unknown_length(report):
         costs = row_costs(report)
         rows = [_constant(c) for c in costs]
         total = _constant(total_cost(report, costs))
         return ModelCost(rows, total, False, not all(f.macs.known for f in rows))
     per_length: dict[int, tuple[list[Cost | None], Cost | None]] = {}
+    shapes = call_shapes(report)
+    substitute = _lengths_are_t(report, shapes)
     for length in (*SAMPLES, *CHECKS):
+        if substitute:
+            costs = row_costs(report, _at(shapes, length))
+            per_length[length] = (costs, total_cost(report, costs))
+            continue
         again = at_length(report, length)
         if again is None:
             costs: list[Cost | None] = [None] * len(report.rows)

@@ -214,9 +214,11 @@ def _cost_totals(report: ModelReport, length: int | None) -> list[str]:
     return out
 
 
-def report_json(report: ModelReport) -> dict[str, Any]:
-    costs = _costs(report)
-    return {
+def report_json(report: ModelReport, cost: bool = False) -> dict[str, Any]:
+    """The report as JSON (docs/cli.md); with `cost`, each model's and layer's costs, which take about ten times
+    the inference of an unknown-length model (they are fitted in T), so they are asked for."""
+    costs = _costs(report) if cost else None
+    data = {
         "name": report.name,
         "location": report.span.as_dict(),
         "status": "ok" if report.ok else "error",
@@ -231,8 +233,6 @@ def report_json(report: ModelReport) -> dict[str, Any]:
         "non_trainable_params": report.non_trainable,
         "param_bytes": report.bytes,
         "layer_count": report.layer_count,
-        "cost": None if costs is None else {"symbol": "T", "depends_on_length": costs.length_dependent,
-                                            **_cost_json(costs.total)},
         "layers": [
             {
                 "name": r.name,
@@ -244,7 +244,6 @@ def report_json(report: ModelReport) -> dict[str, Any]:
                 "trainable_params": r.trainable,
                 "non_trainable_params": r.non_trainable,
                 "weights": [{"name": w.name, "shape": list(w.shape), "trainable": w.trainable} for w in r.weights],
-                "cost": None if costs is None else _cost_json(costs.rows[index]),
                 "location": r.span.as_dict(),
             }
             for index, r in enumerate(report.rows)
@@ -264,6 +263,12 @@ def report_json(report: ModelReport) -> dict[str, Any]:
         "errors": [e.as_dict() for e in report.errors],
         "warnings": [w.as_dict() for w in report.warnings],
     }
+    if cost:
+        data["cost"] = None if costs is None else {"symbol": "T", "depends_on_length": costs.length_dependent,
+                                                   **_cost_json(costs.total)}
+        for index, layer in enumerate(data["layers"]):  # type: ignore[arg-type]
+            layer["cost"] = None if costs is None else _cost_json(costs.rows[index])
+    return data
 
 
 def _costs(report: ModelReport) -> Any:

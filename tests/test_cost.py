@@ -378,7 +378,9 @@ def test_fill_writes_the_cost_assertion_back() -> None:
 def test_json_has_costs_per_layer_and_in_total() -> None:
     import json
 
-    result = CliRunner().invoke(main, ["check", "--format", "json", "-e", "Embedding(100, 8) > GRU(4)"])
+    plain = json.loads(CliRunner().invoke(main, ["check", "--format", "json", "-e", "Input(3) > Dense(2)"]).output)
+    assert "cost" not in plain["sources"][0]["models"][0]  # asked for: costs take longer than the check
+    result = CliRunner().invoke(main, ["check", "--format", "json", "--cost", "-e", "Embedding(100, 8) > GRU(4)"])
     data = json.loads(result.output)
     model = data["sources"][0]["models"][0]
     report = rnnspec.select("Embedding(100, 8) > GRU(4)")
@@ -433,7 +435,7 @@ def test_costs_import_neither_numpy_nor_keras() -> None:
     code = (
         "import sys\n"
         "from rnnspec.cli import main\n"
-        "for argv in (['check', '--format', 'json', '-e', 'Input(None, 2) > LSTM(4) expect macs 960 at T=10'],\n"
+        "for argv in (['check', '--format', 'json', '--cost', '-e', 'Input(None, 2) > LSTM(4) expect macs 960 at T=10'],\n"
         "             ['summary', '--cost', '-e', 'Input(None, 2) > LSTM(4)']):\n"
         "    sys.argv = ['rnnspec', *argv]\n"
         "    try:\n        main()\n    except SystemExit as e:\n        assert not e.code, e.code\n"

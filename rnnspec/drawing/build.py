@@ -110,6 +110,7 @@ class _Functional:
         self.drawing = Drawing(shown(report.name))
         self.node_of: dict[int, str] = {}  # call -> the node drawing it (several calls when folded)
         self.position: dict[str, int] = {}
+        self.call_number: dict[int, int] = {}  # a shared layer's call -> which of its calls (from 1); linear
         calls = sorted(self.network.live)  # a call refers only to earlier ones: this is a topological order
         consumers: dict[int, list[int]] = {}
         for call in calls:
@@ -185,7 +186,9 @@ class _Functional:
             title = layer_title(node, row.type, name, count)
             if shared:  # never folded: its parameters counted once, on its first call
                 params = row.params if first == row.calls[0] else 0
-                title += f" (call {row.calls.index(first) + 1} of {len(row.calls)})"
+                if first not in self.call_number:
+                    self.call_number.update((c, k) for k, c in enumerate(row.calls, 1))
+                title += f" (call {self.call_number[first]} of {len(row.calls)})"
                 lines.append(f"shared: {row.params:,} params" if params else "shared: same weights as call 1")
             else:
                 params = sum(self.row(c).params for c in calls)

@@ -2,7 +2,7 @@
 layer's calls double-bordered and joined by a dashed, undirected `same weights` edge that does not rank them."""
 from __future__ import annotations
 
-from rnnspec.drawing.model import Drawing
+from rnnspec.drawing.model import Drawing, nested
 
 SHAPE = {"input": "box, style=\"rounded,filled\", fillcolor=\"#e8f0fe\"", "layer": "box",
          "output": "box, style=\"rounded,filled\", fillcolor=\"#e6f4ea\""}
@@ -24,25 +24,9 @@ def dot(drawing: Drawing) -> str:
         label = "\\n".join(quote(line)[1:-1] for line in (node.title, *node.lines))
         extra = ", peripheries=2, color=\"#d93025\"" if node.shared else ""
         members.setdefault(node.group, []).append(f'{node.id} [shape={SHAPE[node.kind]}, label="{label}"{extra}];')
-    children: dict[str | None, list[str]] = {}
-    for group in drawing.groups:
-        children.setdefault(group.parent, []).append(group.id)
-    labels = {group.id: group.label for group in drawing.groups}
-    stack: list[tuple[str | None, int, bool]] = [(None, 1, False)]  # (group, depth, closing)
-    while stack:  # clusters nest as the repeats do; iterative, they may nest deep
-        group, depth, closing = stack.pop()
-        pad = "  " * depth
-        if closing:
-            out.append("  " * (depth - 1) + "}")
-            continue
-        if group is not None:
-            out.append("  " * (depth - 1) + f"subgraph cluster_{group} {{")
-            out.append(f"{pad}label={quote(labels[group])}; style=\"dashed,rounded\"; color=\"#b06000\"; "
-                       "fontcolor=\"#b06000\";")
-            stack.append((group, depth, True))
-        out.extend(pad + line for line in members.get(group, []))
-        for child in reversed(children.get(group, [])):
-            stack.append((child, depth + 1, False))
+    out += nested(drawing, members, "  ", lambda group: [
+        f"subgraph cluster_{group.id} {{",
+        f"  label={quote(group.label)}; style=\"dashed,rounded\"; color=\"#b06000\"; fontcolor=\"#b06000\";"], "}")
     for edge in drawing.edges:
         out.append(f"  {edge.source} -> {edge.target} [label={quote(edge.label)}{EDGE[edge.kind]}];")
     out.append("}")

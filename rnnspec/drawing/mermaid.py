@@ -2,7 +2,7 @@
 `|"..."|`, with the characters Mermaid or its HTML labels act on written as entity codes (`#quot;`)."""
 from __future__ import annotations
 
-from rnnspec.drawing.model import Drawing
+from rnnspec.drawing.model import Drawing, nested
 
 # `#` first: the codes written for the others start with it
 ENTITIES = (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;"), ("&", "#amp;"), ("|", "#124;"),
@@ -24,23 +24,7 @@ def mermaid(drawing: Drawing) -> str:
         cls = ":::shared" if node.shared else f":::{node.kind}"
         open_, close = ("([", "])") if node.kind != "layer" else ("[", "]")
         members.setdefault(node.group, []).append(f'{node.id}{open_}"{label}"{close}{cls}')
-    children: dict[str | None, list[str]] = {}
-    for group in drawing.groups:
-        children.setdefault(group.parent, []).append(group.id)
-    labels = {group.id: group.label for group in drawing.groups}
-    stack: list[tuple[str | None, int, bool]] = [(None, 1, False)]
-    while stack:
-        group, depth, closing = stack.pop()
-        pad = "    " * depth
-        if closing:
-            out.append("    " * (depth - 1) + "end")
-            continue
-        if group is not None:
-            out.append("    " * (depth - 1) + f'subgraph {group} ["{text(labels[group])}"]')
-            stack.append((group, depth, True))
-        out.extend(pad + line for line in members.get(group, []))
-        for child in reversed(children.get(group, [])):
-            stack.append((child, depth + 1, False))
+    out += nested(drawing, members, "    ", lambda group: [f'subgraph {group.id} ["{text(group.label)}"]'], "end")
     for edge in drawing.edges:
         label = f'|"{text(edge.label)}"|' if edge.label else ""
         out.append(f"    {edge.source} {ARROW[edge.kind]}{label} {edge.target}")

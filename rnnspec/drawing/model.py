@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from rnnspec.render import printable
 
@@ -72,3 +73,27 @@ class Drawing:
         group_id = f"g{len(self.groups)}"
         self.groups.append(Group(group_id, shown(label), parent))
         return group_id
+
+
+def nested(drawing: Drawing, members: dict[str | None, list[str]], indent: str,
+           opening: Callable[[Group], list[str]], closing: str) -> list[str]:
+    """Each group's member lines between its `opening` and `closing` lines, nested as the repeats nest and
+    indented by `indent` a level (the text formats' shared walk). Iterative: repeats may nest deep."""
+    children: dict[str | None, list[Group]] = {}
+    for group in drawing.groups:
+        children.setdefault(group.parent, []).append(group)
+    out: list[str] = []
+    stack: list[tuple[Group | None, int, bool]] = [(None, 1, False)]  # (group, depth, closing)
+    while stack:
+        group, depth, closes = stack.pop()
+        outer = indent * (depth - 1)
+        if closes:
+            out.append(outer + closing)
+            continue
+        if group is not None:
+            out.extend(outer + line for line in opening(group))
+            stack.append((group, depth, True))
+        out.extend(indent * depth + line for line in members.get(group.id if group else None, []))
+        for child in reversed(children.get(group.id if group else None, [])):
+            stack.append((child, depth + 1, False))
+    return out

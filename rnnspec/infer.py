@@ -509,14 +509,18 @@ def check_module(module: Module, seen: dict[str, Span] | None = None) -> list[Mo
     checked from the same file (when it was parsed block by block after a syntax error)."""
     reports = []
     seen = {} if seen is None else seen
-    for model in module.models:
-        with cyclic_gc_paused():
-            report = check_model(model) if model.statements else infer_graph(lower(model))
-        report.source = module.source
-        if model.name in seen:
-            first = seen[model.name]
-            report.errors.insert(0, RnnspecError("E208", f"a model named '{model.name}' is already defined "
-                                                 f"(line {first.line})", model.name_span, "give each model its own name"))
-        seen.setdefault(model.name, model.name_span)
-        reports.append(report)
+    with cyclic_gc_paused():  # for the whole file: re-enabled after each model, the collector ran once a model
+        for model in module.models:  # and walked every report kept so far (quadratic in models)
+            reports.append(_checked(model, module, seen))
     return reports
+
+
+def _checked(model: ModelDef, module: Module, seen: dict[str, Span]) -> ModelReport:
+    report = check_model(model) if model.statements else infer_graph(lower(model))
+    report.source = module.source
+    if model.name in seen:
+        first = seen[model.name]
+        report.errors.insert(0, RnnspecError("E208", f"a model named '{model.name}' is already defined "
+                                             f"(line {first.line})", model.name_span, "give each model its own name"))
+    seen.setdefault(model.name, model.name_span)
+    return report

@@ -119,7 +119,7 @@ def fmt(paths: tuple[str, ...], check_only: bool, diff: bool) -> None:
 
     changed = unchanged = 0
     exit_code = EXIT_OK
-    for rewrite in _rewrites(paths, lambda text, path: format_spec(text, path)):
+    for rewrite in _rewrites(paths, format_spec):
         if rewrite.error is not None:
             _show_errors(SourceResult(rewrite.path, rewrite.before), [rewrite.error])
             exit_code = max(exit_code, EXIT_USAGE if rewrite.before is None or rewrite.error.code == "E500"
@@ -156,7 +156,7 @@ def refresh_assertions(paths: tuple[str, ...], write: bool) -> tuple[bool, bool]
     (whether any file changed or would change, whether a file could not be written). A file that cannot be read,
     or does not parse, is left to the check that follows to report."""
     changed = failed = False
-    for rewrite in _rewrites(paths, lambda text, path: _updated(text, path)):
+    for rewrite in _rewrites(paths, _updated):
         if rewrite.error is not None:
             if rewrite.error.code == "E104" and rewrite.before is not None:
                 _show_error(rewrite.error)

@@ -1,12 +1,14 @@
 """What one forward pass of a model costs, per sample: multiply-accumulates (MACs), FLOPs and the memory of each
 layer's output, by a rule per layer type (docs/cost.md gives the convention).
 
-Rules read concrete per-sample shapes (the batch dropped). An unknown length is handled outside them: the model is
-inferred again with every unknown dimension set to T for a few values of T, and each count is fitted as a
-polynomial in T and checked at further values; a count that is no polynomial (a stride or a pooling on an unknown
-length gives ceil(T/2)) has no formula and is given only `at T=n`. Re-inferring, rather than symbolic shape rules,
-keeps one shape rule per layer type (rnnspec.layers): a formula cannot disagree with the shapes. Pure Python integers: `rnnspec check` imports
-nothing more, and computes costs only when asked (summary --cost, JSON, `expect macs`).
+Rules read concrete per-sample shapes (the batch dropped). An unknown length is handled outside them: each count is
+computed with every unknown dimension set to T for a few values of T, fitted as a polynomial in T and checked at
+further values; a count that is no polynomial (a stride or a pooling on an unknown length gives ceil(T/2)) has no
+formula and is given only `at T=n`. Where the model inferred again at two lengths shows every unknown dimension to
+be T itself, the rules run on the shapes with T put in; otherwise the model is inferred again at each length. Both
+keep one shape rule per layer type (rnnspec.layers): a formula cannot disagree with the shapes. Pure Python
+integers: `rnnspec check` imports nothing more, and computes costs only when asked (summary --cost,
+check --format json --cost, `expect macs`).
 """
 from __future__ import annotations
 
@@ -510,7 +512,8 @@ def format_polynomial(coefficients: Sequence[int] | None) -> str:
     return " ".join(terms)
 
 
-SAMPLES = tuple(range(1000, 1005))  # consecutive (see _fit); lengths a count is fitted at (degree up to 4: T^2 attention, T^3 ConvLSTM2D)
+# Lengths a count is fitted at, consecutive (see _fit): degree up to 4 (T^2 attention, T^3 ConvLSTM2D).
+SAMPLES = tuple(range(1000, 1005))
 CHECKS = (1005, 1006, 1007, 1009, 1331, 2048, 3001)  # lengths the fit must also give: catches ceil(T/2) and the like
 
 

@@ -469,9 +469,9 @@ def _check_costs(assertions: list[ModelAssertion], report: ModelReport) -> None:
     from rnnspec.cost import cost_at, has_unknown_length, model_cost
 
     totals: dict[int | None, object] = {}
+    symbolic = has_unknown_length(report)
     for assertion in assertions:
         what = "MACs" if assertion.kind == "macs" else "FLOPs"
-        symbolic = has_unknown_length(report)
         if assertion.at is None and symbolic:
             figure = getattr(model_cost(report).total, assertion.kind)
             formula = f"{what} = {figure.text()}" if figure.known else f"the {what} are no formula in T here"

@@ -117,17 +117,19 @@ def summary_table(report: ModelReport, cost: bool = False, length: int | None = 
     else:
         body = [(f"{r.name} ({r.type})", summary_shape(r.output_shape), f"{r.params:,}") for r in report.rows]
         row_of = list(range(len(report.rows)))
-    figures = _cost_cells(report, length) if cost else None
+    computed = _computed_costs(report, length) if cost else None
+    figures = None if computed is None else _cost_cells(report, computed)
     if figures is not None:
         cells_of, _ = figures
         header += ("MACs", "FLOPs", "Output elements")
         body = [row + (cells_of[i] if i is not None else ("-", "-", "-")) for row, i in zip(body, row_of)]
-    for fold in sorted(report.folds, key=lambda f: -f.first):  # from the end, so earlier positions stay valid
+    # from the end, so earlier positions stay valid
+    for number, fold in sorted(enumerate(report.folds), key=lambda item: -item[1].first):
         where = f"line {fold.span.line}, column {fold.span.column}"
         row = (f"... {fold.copies:,} more copies (repeat at {where})", summary_shape(
             report.rows[fold.end - 1].output_shape), f"{fold.trainable + fold.non_trainable:,}")
         if figures is not None:
-            row += figures[1][report.folds.index(fold)]
+            row += figures[1][number]
         body.insert(fold.first, row)
     least = (31, 22, 13, 17) if report.connected or figures is None else (31, 22, 13)
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
@@ -150,19 +152,32 @@ def summary_table(report: ModelReport, cost: bool = False, length: int | None = 
                          ("Non-trainable params", report.non_trainable)):
         out.append(f" {label}: {count:,} ({readable_bytes(count * 4)})")
     if cost:
-        out += _cost_totals(report, length)
+        out += _cost_totals(report, computed, length)
     return "\n".join(out)
 
 
-def _cost_cells(report: ModelReport, length: int | None) -> tuple[list[tuple[str, str, str]], list[tuple]] | None:
-    """Per report row its (MACs, FLOPs, output elements) cells, and per fold the cells of its uncounted copies:
-    formulas in T, or numbers at T=`length`; `?` where a figure is no formula in T."""
-    if not report.rows or (report.functional is not None and report.network is None):
-        return None
-    from rnnspec.cost import Figure, cost_at, model_cost
+def _inferred(report: ModelReport) -> bool:
+    """Whether the layers inferred, so that their costs can be counted (a failed assertion does not matter)."""
+    return bool(report.rows) and not (report.functional is not None and report.network is None)
 
-    if length is not None:
-        costs, _ = cost_at(report, length)
+
+def _computed_costs(report: ModelReport, length: int | None) -> Any:
+    """rnnspec.cost's figures for the summary: (per row, total) at T=`length`, or the model's ModelCost in T;
+    None where the model did not infer."""
+    if not _inferred(report):
+        return None
+    from rnnspec.cost import cost_at, model_cost
+
+    return cost_at(report, length) if length is not None else model_cost(report)
+
+
+def _cost_cells(report: ModelReport, computed: Any) -> tuple[list[tuple[str, str, str]], list[tuple]]:
+    """Per report row its (MACs, FLOPs, output elements) cells, and per fold the cells of its uncounted copies:
+    formulas in T, or numbers at a length; `?` where a figure is no formula in T."""
+    from rnnspec.cost import Figure, ModelCost
+
+    if not isinstance(computed, ModelCost):  # (per row, total) at a length
+        costs, _ = computed
         rows = [("?", "?", "?") if c is None else (f"{c.macs:,}", f"{c.flops:,}", f"{c.elements:,}") for c in costs]
         folds = []
         for fold in report.folds:
@@ -170,7 +185,7 @@ def _cost_cells(report: ModelReport, length: int | None) -> tuple[list[tuple[str
             folds.append(("?",) * 3 if any(c is None for c in part) else tuple(
                 f"{fold.copies * sum(c[k] for c in part):,}" for k in range(3)))  # type: ignore[index]
         return rows, folds
-    figures = model_cost(report).rows
+    figures = computed.rows
     rows = [(f.macs.text(), f.flops.text(), f.elements.text()) for f in figures]
     folds = []
     for fold in report.folds:
@@ -180,21 +195,21 @@ def _cost_cells(report: ModelReport, length: int | None) -> tuple[list[tuple[str
     return rows, folds
 
 
-def _cost_totals(report: ModelReport, length: int | None) -> list[str]:
+def _cost_totals(report: ModelReport, computed: Any, length: int | None) -> list[str]:
     """The model's MACs, FLOPs and activation memory per sample, under the parameter totals."""
-    if not report.rows or (report.functional is not None and report.network is None):
+    if computed is None:
         return [" Cost: not counted (the model did not infer)"]
-    from rnnspec.cost import cost_at, has_unknown_length, model_cost
+    from rnnspec.cost import ModelCost, has_unknown_length
 
     where = f" at T={length:,}" if length is not None and has_unknown_length(report) else ""
-    if length is not None:
-        total = cost_at(report, length)[1]
+    if not isinstance(computed, ModelCost):  # (per row, total) at a length
+        total = computed[1]
         macs, flops, elements = (("?",) * 3 if total is None else (f"{total.macs:,}", f"{total.flops:,}",
                                                                    f"{total.elements:,}"))
         memory = "?" if total is None else readable_bytes(total.bytes)
         note = None if total is not None else "a shape stays unknown at that length"
     else:
-        model = model_cost(report)
+        model = computed
         macs, flops, elements = model.total.macs.text(), model.total.flops.text(), model.total.elements.text()
         memory = model.total.bytes.text() + " bytes" if model.total.bytes.known else "?"
         if model.total.bytes.known and not model.length_dependent:
@@ -246,7 +261,7 @@ def report_json(report: ModelReport, cost: bool = False) -> dict[str, Any]:
                 "weights": [{"name": w.name, "shape": list(w.shape), "trainable": w.trainable} for w in r.weights],
                 "location": r.span.as_dict(),
             }
-            for index, r in enumerate(report.rows)
+            for r in report.rows
         ],
         "folds": [
             {
@@ -273,9 +288,7 @@ def report_json(report: ModelReport, cost: bool = False) -> dict[str, Any]:
 
 def _costs(report: ModelReport) -> Any:
     """rnnspec.cost's figures, where the layers inferred (an assertion may have failed): None otherwise."""
-    if not report.rows or any(not e.code.startswith("E4") for e in report.errors):
-        return None
-    if report.functional is not None and report.network is None:
+    if not _inferred(report) or any(not e.code.startswith("E4") for e in report.errors):
         return None
     from rnnspec.cost import model_cost
 

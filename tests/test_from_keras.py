@@ -282,32 +282,31 @@ def test_reading_a_file_imports_neither_tensorflow_nor_keras(converted: dict[str
 # ---------------------------------------------------------------------------------------------- weights_io fixes
 
 
+def assert_keras_file_loads_in_place(spec: str, tmp_path: Path) -> None:
+    """The spec's Keras model saved as .keras, read into its NumPy model: every array where Keras has it."""
+    from rnnspec.backends.numpy.weights_io import load_keras_file
+
+    keras_model = rnnspec.compile(spec)
+    keras_model.save(tmp_path / "m.keras")
+    numpy_model = rnnspec.compile(spec, backend="numpy")
+    load_keras_file(numpy_model, tmp_path / "m.keras")
+    ours, theirs = numpy_model.get_weights(), keras_model.get_weights()
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_stacked_cells_of_different_types_load_in_order_from_keras(tmp_path: Path) -> None:
     """Keras saves a stack's cells by key (lstm_cell, gru_cell), which HDF5 lists alphabetically; and both cells
     have weights named `rnn/kernel`: each must still land in its place."""
-    from rnnspec.backends.numpy.weights_io import load_keras_file
-
-    spec = "Input(4, 3) > RNN((LSTMCell(5), GRUCell(2), SimpleRNNCell(3)))"
-    keras_model = rnnspec.compile(spec)
-    keras_model.save(tmp_path / "s.keras")
-    numpy_model = rnnspec.compile(spec, backend="numpy")
-    load_keras_file(numpy_model, tmp_path / "s.keras")
-    for ours, theirs in zip(numpy_model.get_weights(), keras_model.get_weights()):
-        np.testing.assert_array_equal(ours, theirs)
+    assert_keras_file_loads_in_place("Input(4, 3) > RNN((LSTMCell(5), GRUCell(2), SimpleRNNCell(3)))", tmp_path)
 
 
 @pytest.mark.parametrize("options", ["", ", use_gate=true"])
 def test_multi_head_attention_loads_its_projections_in_order(tmp_path: Path, options: str) -> None:
     """Saved by name (key_dense, output_dense, query_dense, ...; the gate as `_gate_dense`), loaded in Keras's order."""
-    from rnnspec.backends.numpy.weights_io import load_keras_file
-
-    spec = f"q = Input(4, 6)\nv = Input(5, 6)\n(q, v) > MultiHeadAttention(2, 3{options})"
-    keras_model = rnnspec.compile(spec)
-    keras_model.save(tmp_path / "m.keras")
-    numpy_model = rnnspec.compile(spec, backend="numpy")
-    load_keras_file(numpy_model, tmp_path / "m.keras")
-    for ours, theirs in zip(numpy_model.get_weights(), keras_model.get_weights()):
-        np.testing.assert_array_equal(ours, theirs)
+    assert_keras_file_loads_in_place(f"q = Input(4, 6)\nv = Input(5, 6)\n(q, v) > MultiHeadAttention(2, 3{options})",
+                                     tmp_path)
 
 
 def test_a_scalar_weight_survives_the_npz(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ cannot express is an error naming the layer (E510 a layer, E511 an argument, E51
 """
 from __future__ import annotations
 
+import heapq
 import json
 import keyword
 import math
@@ -580,15 +581,26 @@ def _topological(calls: list[Call], inputs: list[Ref], order: dict[str, int]) ->
         match = re.search(r"_(\d+)$", call.layer)
         return (int(match.group(1)) if match else 0, order[call.layer], call.node)
 
-    while waiting:
-        ready = [c for c in waiting if all(ref[:2] in made for ref in (*c.inputs, *c.states, *([c.mask] if c.mask
-                                                                                                else [])))]
-        if not ready:
-            raise bad_config("malformed Keras config: its layers' calls form a cycle or read tensors no layer makes")
-        call = min(ready, key=rank)
-        waiting.remove(call)
-        made.add((call.layer, call.node))
+    # Kahn's order, the ready call of least rank first: linear (with a heap's log) in calls and tensors
+    left: list[int] = []
+    readers: dict[tuple[str, int], list[int]] = {}
+    ready: list[tuple[tuple[int, int, int], int]] = []
+    for index, call in enumerate(waiting):
+        needs = {ref[:2] for ref in (*call.inputs, *call.states, *([call.mask] if call.mask else []))} - made
+        left.append(len(needs))
+        for tensor in needs:
+            readers.setdefault(tensor, []).append(index)
+        if not needs:
+            heapq.heappush(ready, (rank(call), index))
+    while ready:
+        call = waiting[heapq.heappop(ready)[1]]
         result.append(call)
+        for index in readers.pop((call.layer, call.node), ()):
+            left[index] -= 1
+            if left[index] == 0:
+                heapq.heappush(ready, (rank(waiting[index]), index))
+    if len(result) != len(calls):
+        raise bad_config("malformed Keras config: its layers' calls form a cycle or read tensors no layer makes")
     return result
 
 
@@ -691,16 +703,18 @@ def canonical(report: ModelReport, draft: Draft) -> str:
     return text
 
 
-def _signatures(report: ModelReport) -> list[set[Any]]:
+def _signatures(report: ModelReport, table: dict[Any, int]) -> list[set[int]]:
     """Per layer, what its calls are, independent of the order they are written in: the layer's text (every
-    argument) and, recursively, what feeds each call. Two texts of one model give equal signatures."""
+    argument) and, recursively, what feeds each call. Two texts of one model give equal signatures when they share
+    `table`, which numbers each distinct signature: a call's signature holds its inputs' numbers, not their whole
+    history (which doubles at every merge of a residual chain)."""
     from rnnspec.functional import Ref as Tensor
     from rnnspec.layers.base import Args, LayerNode
     from rnnspec.unparse import _layer
 
     graph = report.network.graph
-    ids: dict[Any, Any] = {}
-    per_layer: list[set[Any]] = [set() for _ in graph.layers]
+    ids: dict[Any, int] = {}
+    per_layer: list[set[int]] = [set() for _ in graph.layers]
     for index, call in enumerate(graph.calls):
         node = graph.layers[call.layer]
         if not call.inputs:
@@ -709,9 +723,10 @@ def _signatures(report: ModelReport) -> list[set[Any]]:
             unnamed = LayerNode(node.kind, Args({**node.args, "name": None}), node.span)  # names are what we match
             signature = (_layer(unnamed, fill=True), tuple(ids[r] for r in call.inputs),
                          tuple(ids[r] for r in call.states), ids.get(call.mask))
-        per_layer[call.layer].add(signature)
+        number = table.setdefault(signature, len(table))
+        per_layer[call.layer].add(number)
         for i in range(len(report.network.tensors[index])):
-            ids[Tensor(index, i)] = (signature, i)
+            ids[Tensor(index, i)] = table.setdefault((number, i), len(table))
     return per_layer
 
 
@@ -726,7 +741,8 @@ def _functional_canonical(report: ModelReport, draft: Draft) -> str:
     keep = {ref: name for ref, name in graph.tensor_names.items() if ref.call in graph.inputs}
     graph.tensor_names.clear()
     graph.tensor_names.update(keep)
-    wanted = {frozenset(sig): name for sig, name in zip(_signatures(report), draft.layer_names)}
+    table: dict[Any, int] = {}
+    wanted = {frozenset(sig): name for sig, name in zip(_signatures(report, table), draft.layer_names)}
     text = spec_text(report)
     for _ in range(3):
         written = check(text, path="<from-keras>")[0]
@@ -734,7 +750,7 @@ def _functional_canonical(report: ModelReport, draft: Draft) -> str:
             raise _misfit(f"the spec rnnspec wrote back does not check: {written.errors[0]}")
         names = written.network.names
         renamed = False
-        for index, sig in enumerate(_signatures(written)):
+        for index, sig in enumerate(_signatures(written, table)):
             keras_name = wanted.get(frozenset(sig))
             if keras_name is None:
                 raise _misfit("the spec rnnspec wrote back has another layer graph than Keras's config")

@@ -282,6 +282,22 @@ def test_reading_a_file_imports_neither_tensorflow_nor_keras(converted: dict[str
 # ---------------------------------------------------------------------------------------------- weights_io fixes
 
 
+def test_a_residual_chain_converts_in_linear_work(tmp_path: Path) -> None:
+    """Each merge feeds the next twice: signatures that held their inputs' whole history doubled at every merge
+    (a 100-merge chain never finished). Numbered, the table holds a few entries per call."""
+    from rnnspec.from_keras_spec import _signatures
+
+    merges = 40
+    spec = "x0 = Input(4)" + "".join(f"\na{i} = x{i} > Dense(4)\nx{i + 1} = (a{i}, x{i}) > Add" for i in range(merges))
+    rnnspec.compile(spec).save(tmp_path / "r.keras")
+    text = from_keras_file(tmp_path / "r.keras")
+    back = rnnspec.select(text)
+    assert back.total == rnnspec.select(spec).total and len(back.rows) == 1 + 2 * merges
+    table: dict[Any, int] = {}
+    _signatures(back, table)
+    assert len(table) <= 3 * len(back.network.graph.calls)  # type: ignore[union-attr]
+
+
 def assert_keras_file_loads_in_place(spec: str, tmp_path: Path) -> None:
     """The spec's Keras model saved as .keras, read into its NumPy model: every array where Keras has it."""
     from rnnspec.backends.numpy.weights_io import load_keras_file
